@@ -1,0 +1,62 @@
+with
+
+source as (
+
+    select * from {{ source('orders', 'orders') }}
+
+),
+
+versions as (
+
+    -- the order management system re-sends a full snapshot on every change: latest wins
+    select
+        *,
+        row_number() over (
+            partition by order_id
+            order by updated_at desc, _business_date desc, _line desc
+        ) as version_rank
+    from source
+
+),
+
+renamed as (
+
+    select
+        ----------  ids
+        order_id,
+        store,
+        customer_key,
+        anonymous_id,
+
+        ----------  status and attributes
+        status,
+        coupon_code,
+        province,
+        city,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+
+        ----------  numerics
+        coalesce(paid_amount, 0) as paid_amount,
+        coalesce(refund_amount, 0) as refund_amount,
+        coalesce(shipping_fee, 0) as shipping_fee,
+        coalesce(discount_total, 0) as discount_total,
+        {{ order_units('items') }} as units,
+        {{ json_array_size('items') }} as item_lines,
+
+        ----------  timestamps (naive Asia/Shanghai local time)
+        created_at,
+        paid_at,
+        updated_at,
+        cast(paid_at as date) as paid_date,
+
+        ----------  lineage
+        _business_date as last_landed_date
+
+    from versions
+    where version_rank = 1
+
+)
+
+select * from renamed

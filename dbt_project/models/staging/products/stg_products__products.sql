@@ -1,0 +1,45 @@
+with
+
+source as (
+
+    select * from {{ source('products', 'products') }}
+
+),
+
+latest_snapshot as (
+
+    -- a full snapshot lands every day: the newest folder is the current catalogue
+    select *
+    from source
+    where _business_date = (select max(_business_date) from source)
+
+),
+
+renamed as (
+
+    select
+        ----------  ids
+        sku_id,
+        spu_id,
+        supplier_id,
+
+        ----------  attributes
+        name as product_name,
+        category,
+        series,
+        status,
+        shelf_life_days,
+
+        ----------  numerics
+        unit_cost,
+        list_price,
+
+        ----------  dates
+        launch_date,
+        _business_date as snapshot_date
+
+    from latest_snapshot
+
+)
+
+select * from renamed
