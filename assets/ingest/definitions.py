@@ -1,0 +1,133 @@
+"""Ingestion: one daily-partitioned asset and one great-expectations gate per landing source,
+all built from `sources.yml` by the same factory."""
+
+
+import datetime as dt
+
+import dagster as dg
+
+from assets.ingest.loader import DayResult, SourceSpec, load_day, load_source_specs
+from orchestration.lib.gx_checks import build_gx_check
+from orchestration.lib.partitions import daily_partitions, partition_dates, single_run
+from orchestration.settings import load_settings, pii_key
+
+SOURCE_SPECS = load_source_specs()
+
+
+def raw_asset_key(spec: SourceSpec) -> dg.AssetKey:
+    return dg.AssetKey(["raw", spec.table])
+
+
+def _day_table(days: list[DayResult]) -> dg.TableMetadataValue:
+    return dg.MetadataValue.table(
+        records=[
+            dg.TableRecord(
+                {
+                    "business_date": d.business_date.isoformat(),
+                    "rows_read": d.rows_read,
+                    "rows_loaded": d.rows_loaded,
+                    "rows_quarantined": d.rows_quarantined,
+                    "duplicates_dropped": d.duplicates_dropped,
+                    "late_dates": ", ".join(x.isoformat() for x in d.late_dates),
+                    "schema_drift": ", ".join(d.drift),
+                    "seconds": round(d.seconds, 2),
+                }
+            )
+            for d in days
+        ],
+        schema=dg.TableSchema(
+            columns=[
+                dg.TableColumn("business_date", "string"),
+                dg.TableColumn("rows_read", "int"),
+                dg.TableColumn("rows_loaded", "int"),
+                dg.TableColumn("rows_quarantined", "int"),
+                dg.TableColumn("duplicates_dropped", "int"),
+                dg.TableColumn("late_dates", "string"),
+                dg.TableColumn("schema_drift", "string"),
+                dg.TableColumn("seconds", "float"),
+            ]
+        ),
+    )
+
+
+def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
+    files = ", ".join(f.pattern for f in spec.files)
+
+    @dg.asset(
+        key=raw_asset_key(spec),
+        group_name="ingest",
+        description=f"{spec.description} Loaded into raw.{spec.table} by the shared loader.",
+        partitions_def=daily_partitions,
+        backfill_policy=single_run,
+        kinds={"duckdb", "python"},
+        owners=["team:growth-data"],
+        tags={"family": spec.family},
+        metadata={
+            "landing_files": files,
+            "primary_key": ", ".join(spec.primary_key),
+            "change_feed": bool(spec.updated_at),
+            "dagster/table_name": f"raw.{spec.table}",
+        },
+        required_resource_keys={"warehouse"},
+        pool="warehouse",
+    )
+    def _ingest(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        settings = load_settings()
+        key = pii_key(settings)
+        dates = partition_dates(context)
+        days: list[DayResult] = []
+        with context.resources.warehouse.connect() as con:
+            for number, date in enumerate(dates, start=1):
+                context.log.info(f"[{number}/{len(dates)}] loading {spec.name} {date}")
+                days.append(
+                    load_day(
+                        con,
+                        spec,
+                        settings.landing,
+                        dt.date.fromisoformat(date),
+                        key,
+                        log_fn=context.log.info,
+                    )
+                )
+        quarantined_files = [
+            f.file for d in days for f in d.files if f.status == "quarantined"
+        ]
+        for file in quarantined_files:
+            context.log.warning(f"{file} was quarantined whole; see audit.quarantine")
+        return dg.MaterializeResult(
+            metadata={
+                "rows_read": sum(d.rows_read for d in days),
+                "rows_loaded": sum(d.rows_loaded for d in days),
+                "rows_quarantined": sum(d.rows_quarantined for d in days),
+                "duplicates_dropped": sum(d.duplicates_dropped for d in days),
+                "files_quarantined": dg.MetadataValue.json(quarantined_files),
+                "schema_drift": dg.MetadataValue.json(sorted({c for d in days for c in d.drift})),
+                "late_dates": dg.MetadataValue.json(
+                    sorted({x.isoformat() for d in days for x in d.late_dates})
+                ),
+                "bytes": sum(f.bytes for d in days for f in d.files),
+                "seconds": round(sum(d.seconds for d in days), 2),
+                "days": _day_table(days),
+            }
+        )
+
+    return _ingest
+
+
+def build_ingest_check(spec: SourceSpec) -> dg.AssetChecksDefinition:
+    return build_gx_check(
+        asset_key=raw_asset_key(spec),
+        suite_name=spec.gx_suite,
+        table=f"raw.{spec.table}",
+        date_column="_business_date",
+        description=(
+            f"great-expectations suite {spec.gx_suite} on each landed {spec.name} folder; "
+            "a failure stops that day's marts."
+        ),
+    )
+
+
+defs = dg.Definitions(
+    assets=[build_ingest_asset(spec) for spec in SOURCE_SPECS.values()],
+    asset_checks=[build_ingest_check(s) for s in SOURCE_SPECS.values() if s.gx_suite],
+)

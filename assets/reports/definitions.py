@@ -1,0 +1,75 @@
+"""The daily evaluation report and the gates in front of it."""
+
+
+import datetime as dt
+
+import dagster as dg
+
+from assets.reports.evaluation import (
+    ReportInputMissing,
+    build_report_data,
+    remove_report,
+    write_report,
+)
+from orchestration.lib.gx_checks import build_gx_check
+from orchestration.lib.partitions import daily_partitions, partition_dates, single_run
+from orchestration.settings import load_settings
+
+FCT_ORDERS = dg.AssetKey("fct_orders")
+
+
+def _withdraw_reports(dates: list[str | None]) -> None:
+    reports = load_settings().reports
+    for date in dates:
+        if date:
+            remove_report(reports, dt.date.fromisoformat(date))
+
+
+fct_orders_gate = build_gx_check(
+    asset_key=FCT_ORDERS,
+    suite_name="fct_orders",
+    table="marts.fct_orders",
+    date_column="date_day",
+    description=(
+        "Report gate: great-expectations suite fct_orders on each payment date of the run. "
+        "A failure withholds (and withdraws) that run's evaluation reports."
+    ),
+    on_failed_dates=_withdraw_reports,
+)
+
+
+@dg.asset(
+    key="evaluation_report",
+    group_name="reports",
+    description=(
+        "The daily evaluation report: $GROWTH_REPORTS/<date>/evaluation.html (self-contained, "
+        "bilingual) and evaluation.json (every figure). Built only after the marts' gates pass."
+    ),
+    deps=[FCT_ORDERS],
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    kinds={"html", "json"},
+    owners=["team:growth-data"],
+    required_resource_keys={"warehouse"},
+)
+def evaluation_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    reports = load_settings().reports
+    written: list[str] = []
+    dates = partition_dates(context)
+    with context.resources.warehouse.connect(read_only=True) as con:
+        for number, date in enumerate(dates, start=1):
+            day = dt.date.fromisoformat(date)
+            try:
+                data = build_report_data(con, day)
+            except ReportInputMissing as exc:
+                raise dg.Failure(description=str(exc)) from exc
+            html_path, _ = write_report(data, reports)
+            written.append(str(html_path))
+            context.log.info(f"[{number}/{len(dates)}] report {date}: {html_path}")
+    metadata: dict[str, dg.RawMetadataValue] = {"reports": dg.MetadataValue.json(written)}
+    if written:
+        metadata["latest"] = dg.MetadataValue.path(written[-1])
+    return dg.MaterializeResult(metadata=metadata)
+
+
+defs = dg.Definitions(assets=[evaluation_report], asset_checks=[fct_orders_gate])

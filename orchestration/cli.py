@@ -1,0 +1,255 @@
+"""`growth`: the command line of the warehouse (interfaces.md).
+
+Every command fails with one clear sentence, not a traceback (set GROWTH_DEBUG=1 to see one).
+`run`, `report` and `demo` go through Dagster, on the same asset graph as the UI, and record
+their runs in the same Dagster instance (`$GROWTH_HOME/dagster`), so `growth ui` shows them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from orchestration.settings import PROJECT_ROOT, Settings, load_settings
+
+SCALES = ("small", "medium", "large")
+
+
+def _parse_date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form", param_hint=option)
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _prepare_dagster(settings: Settings) -> None:
+    """Points Dagster at the home's instance, with one run at a time: the embedded warehouse
+    is one DuckDB file, which allows a single writing process."""
+    settings.export()
+    dagster_home = settings.dagster_home
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    config = dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(
+            "# Written by `growth`: one run at a time on the embedded DuckDB warehouse.\n"
+            "concurrency:\n  runs:\n    max_concurrent_runs: 1\n"
+            "  pools:\n    default_limit: 1\n"
+            "telemetry:\n  enabled: false\n"
+        )
+
+
+def _load_definitions() -> Any:
+    from orchestration.lib.dbt_project import ensure_manifest
+
+    ensure_manifest()
+    from orchestration.definitions import defs
+
+    return defs
+
+
+def execute(
+    job_name: str, start: dt.date, end: dt.date, settings: Settings | None = None
+) -> tuple[bool, list[str]]:
+    """Runs a partitioned job over [start, end] as one Dagster run. Returns success and the
+    human-readable reasons it failed (failed checks first, then failed steps)."""
+    import dagster as dg
+
+    settings = settings or load_settings()
+    _prepare_dagster(settings)
+    defs = _load_definitions()
+    from orchestration.lib.partitions import daily_partitions
+
+    keys = set(daily_partitions.get_partition_keys())
+    for day in (start, end):
+        if day.isoformat() not in keys:
+            raise click.ClickException(
+                f"{day} is outside the business dates Dagster offers "
+                f"({min(keys)} to {max(keys)}); set GROWTH_PARTITIONS_START for earlier history"
+            )
+    job = defs.resolve_job_def(job_name)
+    instance = dg.DagsterInstance.get()
+    tags = {
+        "dagster/asset_partition_range_start": start.isoformat(),
+        "dagster/asset_partition_range_end": end.isoformat(),
+        "growth/launched_by": "cli",
+    }
+    result = job.execute_in_process(
+        instance=instance,
+        tags=tags,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+    )
+    reasons = []
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed:
+            reasons.append(
+                f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed"
+                + (f" ({evaluation.description})" if evaluation.description else "")
+            )
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            message = (error.message if error else "").strip().splitlines()
+            reasons.append(f"step {event.step_key} failed: {message[0] if message else ''}")
+    return result.success, reasons
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """The omni-channel growth warehouse: simulate, ingest, build marts, report."""
+
+
+@cli.command()
+@click.option("--out", type=click.Path(path_type=Path), help="Landing zone to write "
+              "(default: $GROWTH_LANDING).")
+@click.option("--start", "start_text", required=True, help="First business date, YYYY-MM-DD.")
+@click.option("--days", type=click.IntRange(min=1), default=7, show_default=True,
+              help="Number of business dates.")
+@click.option("--scale", type=click.Choice(SCALES), default="small", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--faults", is_flag=True, help="Inject the deviations of sources.md on purpose.")
+def simulate(out: Path | None, start_text: str, days: int, scale: str, seed: int,
+             faults: bool) -> None:
+    """Write a simulated brand's landing zone and its _truth.json."""
+    start = _parse_date(start_text, "--start")
+    target = out or load_settings().landing
+    _simulate(target, start, days, scale, seed, faults)
+    click.echo(f"landing zone: {target}")
+    click.echo(f"truth: {target / '_truth.json'}")
+
+
+def _simulate(target: Path, start: dt.date, days: int, scale: str, seed: int,
+              faults: bool) -> dict[str, Any]:
+    from orchestration.simulator import simulate as run_simulation
+
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        return run_simulation(target, start, days, scale=scale, seed=seed, faults=faults,
+                              progress=_say)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@cli.command()
+@click.option("--start", "start_text", required=True, help="First business date, YYYY-MM-DD.")
+@click.option("--end", "end_text", help="Last business date (default: --start).")
+def run(start_text: str, end_text: str | None) -> None:
+    """Ingest and build everything for a range of business dates, in one Dagster run."""
+    start = _parse_date(start_text, "--start")
+    end = _parse_date(end_text, "--end") or start
+    if end < start:
+        raise click.BadParameter(f"--end {end} is before --start {start}", param_hint="--end")
+    settings = load_settings()
+    _require_landing(settings)
+    _run_range(settings, start, end)
+
+
+def _require_landing(settings: Settings) -> None:
+    if not settings.landing.is_dir():
+        raise click.ClickException(
+            f"landing zone {settings.landing} does not exist (set GROWTH_LANDING, or write one "
+            "with `growth simulate`)"
+        )
+
+
+def _run_range(settings: Settings, start: dt.date, end: dt.date) -> None:
+    _say(f"running daily_pipeline for {start}..{end} (warehouse {settings.warehouse})")
+    ok, reasons = execute("daily_pipeline", start, end, settings)
+    if not ok:
+        raise click.ClickException(
+            "the run failed: " + "; ".join(reasons or ["see the Dagster log above"])
+        )
+    _say(f"run succeeded; reports in {settings.reports}")
+
+
+@cli.command()
+@click.option("--date", "date_text", required=True, help="Business date, YYYY-MM-DD.")
+def report(date_text: str) -> None:
+    """(Re)build one day's evaluation report from the marts, behind its gate."""
+    day = _parse_date(date_text, "--date")
+    settings = load_settings()
+    if not settings.warehouse.exists():
+        raise click.ClickException(
+            f"warehouse {settings.warehouse} does not exist yet: run `growth run` first"
+        )
+    ok, reasons = execute("report_job", day, day, settings)
+    if not ok:
+        raise click.ClickException(
+            f"no report for {day}: " + "; ".join(reasons or ["see the Dagster log above"])
+        )
+    click.echo(settings.reports / day.isoformat() / "evaluation.html")
+
+
+@cli.command()
+@click.option("--days", type=click.IntRange(min=1, max=365), default=14, show_default=True)
+@click.option("--scale", type=click.Choice(SCALES), default="small", show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+def demo(days: int, scale: str, seed: int) -> None:
+    """Simulate a brand for the last N days, run the whole pipeline, print where things are."""
+    settings = load_settings()
+    end = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date() - dt.timedelta(days=1)
+    start = end - dt.timedelta(days=days - 1)
+    _say(f"simulating {days} days ({start}..{end}, scale {scale}) into {settings.landing}")
+    _simulate(settings.landing, start, days, scale, seed, faults=False)
+    _run_range(settings, start, end)
+    html_path = settings.reports / end.isoformat() / "evaluation.html"
+    click.echo("")
+    click.echo(f"report:    {html_path}")
+    click.echo(f"json:      {html_path.with_suffix('.json')}")
+    click.echo(f"warehouse: {settings.warehouse}  (duckdb; marts in schema `marts`)")
+    click.echo(f"landing:   {settings.landing}")
+    click.echo("ui:        growth ui  (then open http://127.0.0.1:3000)")
+
+
+@cli.command()
+@click.option("--port", type=int, default=3000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+def ui(port: int, host: str) -> None:
+    """Start the Dagster UI on this workspace."""
+    settings = load_settings()
+    _prepare_dagster(settings)
+    from orchestration.lib.dbt_project import ensure_manifest
+
+    ensure_manifest()
+    dagster = Path(sys.executable).parent / "dagster"
+    command = [str(dagster) if dagster.exists() else "dagster", "dev", "-w",
+               str(PROJECT_ROOT / "workspace.yaml"), "-p", str(port), "-h", host]
+    _say(f"Dagster UI on http://{host}:{port} (Ctrl-C to stop)")
+    raise SystemExit(subprocess.call(command, cwd=PROJECT_ROOT))
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        _say("aborted")
+        raise SystemExit(130) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except SystemExit:
+        raise
+    except Exception as exc:  # one sentence for the user; the traceback on request
+        if os.environ.get("GROWTH_DEBUG"):
+            traceback.print_exc()
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        _say(f"Error: {first} (set GROWTH_DEBUG=1 for the traceback)")
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,198 @@
+"""great-expectations suites as blocking Dagster asset checks (one factory for every gate).
+
+GX's SQL datasource fails every expectation on DuckDB (GX issues 10738, 11579), so a suite runs
+on GX's pandas datasource over just the columns it names, pulled per business date from DuckDB.
+Suites are JSON files in `expectations/` in GX 1.x's own format (`name`, `expectations` of
+`type` + `kwargs`), so an analyst edits them without touching Python.
+"""
+
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from orchestration.lib.partitions import partition_dates
+from orchestration.settings import EXPECTATIONS_DIR
+
+_COLUMN_KWARGS = ("column", "column_A", "column_B")
+_COLUMN_LIST_KWARGS = ("column_list",)
+
+
+@dataclass
+class SuiteOutcome:
+    """The result of one suite on one business date."""
+
+    date: str | None
+    rows: int
+    success: bool
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+
+def load_suite_document(suite_name: str, directory: Path = EXPECTATIONS_DIR) -> dict[str, Any]:
+    path = directory / f"{suite_name}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"great-expectations suite {path} does not exist")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def suite_columns(document: dict[str, Any]) -> list[str]:
+    """The columns a suite reads, so only those leave the warehouse."""
+    columns: list[str] = []
+    for expectation in document["expectations"]:
+        kwargs = expectation.get("kwargs", {})
+        names = [kwargs[k] for k in _COLUMN_KWARGS if k in kwargs]
+        for key in _COLUMN_LIST_KWARGS:
+            names.extend(kwargs.get(key, []))
+        for name in names:
+            if name not in columns:
+                columns.append(name)
+    return columns
+
+
+@cache
+def _gx_context() -> Any:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def run_suite(document: dict[str, Any], frame: Any) -> tuple[bool, list[dict[str, Any]]]:
+    """Validates a pandas frame against a suite document; returns success and the failures."""
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    context = _gx_context()
+    name = document["name"]
+    source_name = f"frames_{name}"
+    try:
+        batch_definition = (
+            context.data_sources.get(source_name)
+            .get_asset(name)
+            .get_batch_definition("frame")
+        )
+        suite = context.suites.get(name)
+    except Exception:  # first use of this suite in the process
+        source = context.data_sources.add_pandas(source_name)
+        batch_definition = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(
+            "frame"
+        )
+        suite = gx.ExpectationSuite(name=name)
+        for expectation in document["expectations"]:
+            suite.add_expectation_configuration(
+                ExpectationConfiguration(type=expectation["type"], kwargs=expectation["kwargs"])
+            )
+        suite = context.suites.add(suite)
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(suite)
+    failures = []
+    for item in result.results:
+        if item.success:
+            continue
+        details = item.result or {}
+        failures.append(
+            {
+                "expectation": item.expectation_config.type,
+                "column": item.expectation_config.kwargs.get("column"),
+                "unexpected_count": details.get("unexpected_count"),
+                "element_count": details.get("element_count"),
+                "observed_value": _plain(details.get("observed_value")),
+            }
+        )
+    return bool(result.success), failures
+
+
+def _plain(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except TypeError:
+        return str(value)
+
+
+def build_gx_check(
+    *,
+    asset_key: dg.AssetKey,
+    suite_name: str,
+    table: str,
+    date_column: str,
+    description: str,
+    blocking: bool = True,
+    on_failed_dates: Callable[[list[str | None]], None] | None = None,
+) -> dg.AssetChecksDefinition:
+    """A blocking asset check that runs `expectations/<suite_name>.json` on each business date
+    of the run (the whole table when the run has no partition). `on_failed_dates` lets the
+    owner of a gated output withdraw what the failed dates must no longer show."""
+    document = load_suite_document(suite_name)
+    columns = suite_columns(document)
+    if date_column not in columns:
+        columns.append(date_column)
+    select = ", ".join(f'"{c}"' for c in columns)
+
+    @dg.asset_check(
+        asset=asset_key,
+        name=f"gx_{suite_name}",
+        blocking=blocking,
+        description=description,
+        required_resource_keys={"warehouse"},
+    )
+    def _gx_check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        dates = partition_dates(context)
+        outcomes: list[SuiteOutcome] = []
+        with context.resources.warehouse.connect(read_only=True) as con:
+            for date in dates or [None]:
+                if date is None:
+                    frame = con.execute(f"select {select} from {table}").df()
+                else:
+                    frame = con.execute(
+                        f"select {select} from {table} where {date_column} = cast(? as date)",
+                        [date],
+                    ).df()
+                success, failures = run_suite(document, frame)
+                outcomes.append(SuiteOutcome(date, len(frame), success, failures))
+        failed = [o for o in outcomes if not o.success]
+        if failed and on_failed_dates:
+            on_failed_dates([o.date for o in failed])
+        for outcome in failed:
+            for failure in outcome.failures:
+                context.log.error(
+                    f"{suite_name} failed on {outcome.date or 'all dates'}: "
+                    f"{failure['expectation']}"
+                    + (f" on {failure['column']}" if failure["column"] else "")
+                    + (
+                        f" ({failure['unexpected_count']} of {failure['element_count']} rows)"
+                        if failure["unexpected_count"] is not None
+                        else f" (observed {failure['observed_value']})"
+                    )
+                )
+        return dg.AssetCheckResult(
+            passed=not failed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=(
+                f"{suite_name}: {len(failed)} of {len(outcomes)} dates failed"
+                if failed
+                else f"{suite_name}: all {len(outcomes)} dates passed"
+            ),
+            metadata={
+                "suite": suite_name,
+                "dates_checked": len(outcomes),
+                "rows_checked": sum(o.rows for o in outcomes),
+                "failed_dates": dg.MetadataValue.json([o.date for o in failed]),
+                "failures": dg.MetadataValue.json(
+                    [{"date": o.date, **f} for o in failed for f in o.failures]
+                ),
+            },
+        )
+
+    return _gx_check

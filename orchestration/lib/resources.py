@@ -1,0 +1,51 @@
+"""Resources shared by every domain: the DuckDB warehouse and the dbt CLI."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster_dbt import DbtCliResource
+
+from orchestration.lib.dbt_project import growth_dbt_project
+from orchestration.settings import load_settings
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse file (`GROWTH_WAREHOUSE`).
+
+    DuckDB allows one writing process per file, so every connection is short-lived: opened for
+    one step and closed before dbt (a separate process) needs the file.
+    """
+
+    path: str
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(self.path, read_only=read_only)
+        try:
+            con.execute("set TimeZone = 'Asia/Shanghai'")
+            yield con
+        finally:
+            con.close()
+
+
+def dbt_executable() -> str:
+    """dbt from this interpreter's environment, so a run never picks another dbt on PATH."""
+    candidate = Path(sys.executable).parent / "dbt"
+    return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
+
+
+def build_resources() -> dict[str, object]:
+    settings = load_settings()
+    settings.export()
+    return {
+        "warehouse": WarehouseResource(path=str(settings.warehouse)),
+        "dbt": DbtCliResource(project_dir=growth_dbt_project, dbt_executable=dbt_executable()),
+    }
