@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.lib.partitions import daily_partitions
 
 # Everything for a range of business dates: ingestion, gates, dbt models and tests, reports.
 daily_pipeline = dg.define_asset_job(
     name="daily_pipeline",
     selection=dg.AssetSelection.all(),
-    partitions_def=daily_partitions,
     description="Ingest the landing zone, build every mart, run every check, build the reports.",
 )
 
@@ -19,7 +17,6 @@ report_job = dg.define_asset_job(
     name="report_job",
     selection=dg.AssetSelection.assets("evaluation_report")
     | dg.AssetSelection.checks(dg.AssetCheckKey(dg.AssetKey("fct_orders"), "gx_fct_orders")),
-    partitions_def=daily_partitions,
     description="Re-check the report inputs and rebuild the evaluation report of a date.",
 )
 

@@ -43,9 +43,10 @@ def dbt_executable() -> str:
 
 
 def build_resources() -> dict[str, object]:
-    settings = load_settings()
-    settings.export()
+    # Defaults derive from GROWTH_HOME; exporting them lets EnvVar resolve at launch time,
+    # so a run always writes the warehouse its environment names.
+    load_settings().export()
     return {
-        "warehouse": WarehouseResource(path=str(settings.warehouse)),
+        "warehouse": WarehouseResource(path=dg.EnvVar("GROWTH_WAREHOUSE")),
         "dbt": DbtCliResource(project_dir=growth_dbt_project, dbt_executable=dbt_executable()),
     }
