@@ -28,7 +28,9 @@ def _parse_date(value: str | None, option: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form", param_hint=option)
+        raise click.BadParameter(
+            f"{value!r} is not a date in YYYY-MM-DD form", param_hint=option
+        ) from None
 
 
 def _say(message: str) -> None:
@@ -114,16 +116,25 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--out", type=click.Path(path_type=Path), help="Landing zone to write "
-              "(default: $GROWTH_LANDING).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Landing zone to write (default: $GROWTH_LANDING).",
+)
 @click.option("--start", "start_text", required=True, help="First business date, YYYY-MM-DD.")
-@click.option("--days", type=click.IntRange(min=1), default=7, show_default=True,
-              help="Number of business dates.")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=7,
+    show_default=True,
+    help="Number of business dates.",
+)
 @click.option("--scale", type=click.Choice(SCALES), default="small", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--faults", is_flag=True, help="Inject the deviations of sources.md on purpose.")
-def simulate(out: Path | None, start_text: str, days: int, scale: str, seed: int,
-             faults: bool) -> None:
+def simulate(
+    out: Path | None, start_text: str, days: int, scale: str, seed: int, faults: bool
+) -> None:
     """Write a simulated brand's landing zone and its _truth.json."""
     start = _parse_date(start_text, "--start")
     target = out or load_settings().landing
@@ -132,14 +143,16 @@ def simulate(out: Path | None, start_text: str, days: int, scale: str, seed: int
     click.echo(f"truth: {target / '_truth.json'}")
 
 
-def _simulate(target: Path, start: dt.date, days: int, scale: str, seed: int,
-              faults: bool) -> dict[str, Any]:
+def _simulate(
+    target: Path, start: dt.date, days: int, scale: str, seed: int, faults: bool
+) -> dict[str, Any]:
     from orchestration.simulator import simulate as run_simulation
 
     target.mkdir(parents=True, exist_ok=True)
     try:
-        return run_simulation(target, start, days, scale=scale, seed=seed, faults=faults,
-                              progress=_say)
+        return run_simulation(
+            target, start, days, scale=scale, seed=seed, faults=faults, progress=_say
+        )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -226,8 +239,16 @@ def ui(port: int, host: str) -> None:
 
     ensure_manifest()
     dagster = Path(sys.executable).parent / "dagster"
-    command = [str(dagster) if dagster.exists() else "dagster", "dev", "-w",
-               str(PROJECT_ROOT / "workspace.yaml"), "-p", str(port), "-h", host]
+    command = [
+        str(dagster) if dagster.exists() else "dagster",
+        "dev",
+        "-w",
+        str(PROJECT_ROOT / "workspace.yaml"),
+        "-p",
+        str(port),
+        "-h",
+        host,
+    ]
     _say(f"Dagster UI on http://{host}:{port} (Ctrl-C to stop)")
     raise SystemExit(subprocess.call(command, cwd=PROJECT_ROOT))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-
 # Everything for a range of business dates: ingestion, gates, dbt models and tests, reports.
 daily_pipeline = dg.define_asset_job(
     name="daily_pipeline",

@@ -1,6 +1,5 @@
 """Sensors: launch a business date when its landing zone is complete; record failed runs."""
 
-
 import datetime as dt
 import json
 import os

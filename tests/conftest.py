@@ -10,8 +10,15 @@ import pytest
 
 from orchestration.settings import Settings, load_settings
 
-_VARS = ("GROWTH_HOME", "GROWTH_LANDING", "GROWTH_WAREHOUSE", "GROWTH_SERVING",
-         "GROWTH_REPORTS", "GROWTH_PII_KEY", "DAGSTER_HOME")
+_VARS = (
+    "GROWTH_HOME",
+    "GROWTH_LANDING",
+    "GROWTH_WAREHOUSE",
+    "GROWTH_SERVING",
+    "GROWTH_REPORTS",
+    "GROWTH_PII_KEY",
+    "DAGSTER_HOME",
+)
 
 TEST_PII_KEY = "test-pii-key"
 

@@ -10,8 +10,19 @@ import json
 from pathlib import Path
 from typing import Any
 
-PRODUCT_HEADER = ["sku_id", "spu_id", "name", "category", "series", "unit_cost", "list_price",
-                  "launch_date", "status", "supplier_id", "shelf_life_days"]
+PRODUCT_HEADER = [
+    "sku_id",
+    "spu_id",
+    "name",
+    "category",
+    "series",
+    "unit_cost",
+    "list_price",
+    "launch_date",
+    "status",
+    "supplier_id",
+    "shelf_life_days",
+]
 
 
 def day_dir(landing: Path, source: str, day: dt.date, ready: bool = True) -> Path:
@@ -22,13 +33,24 @@ def day_dir(landing: Path, source: str, day: dt.date, ready: bool = True) -> Pat
     return folder
 
 
-def order(order_id: str, day: dt.date, status: str = "paid", *, hour: int = 10,
-          paid: bool = True, amount: float = 100.0, refund: float = 0.0,
-          customer_id: str | None = "C1", store: str = "own_site",
-          updated_hour: int | None = None, **extra: Any) -> dict[str, Any]:
+def order(
+    order_id: str,
+    day: dt.date,
+    status: str = "paid",
+    *,
+    hour: int = 10,
+    paid: bool = True,
+    amount: float = 100.0,
+    refund: float = 0.0,
+    customer_id: str | None = "C1",
+    store: str = "own_site",
+    updated_hour: int | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     created = dt.datetime.combine(day, dt.time(hour, 0))
-    updated = dt.datetime.combine(day, dt.time(updated_hour if updated_hour is not None else hour,
-                                               30))
+    updated = dt.datetime.combine(
+        day, dt.time(updated_hour if updated_hour is not None else hour, 30)
+    )
     record = {
         "order_id": order_id,
         "store": store,
@@ -55,8 +77,13 @@ def order(order_id: str, day: dt.date, status: str = "paid", *, hour: int = 10,
     return record
 
 
-def write_orders(landing: Path, day: dt.date, records: list[dict[str, Any] | str],
-                 ready: bool = True, name: str = "orders.jsonl.gz") -> Path:
+def write_orders(
+    landing: Path,
+    day: dt.date,
+    records: list[dict[str, Any] | str],
+    ready: bool = True,
+    name: str = "orders.jsonl.gz",
+) -> Path:
     folder = day_dir(landing, "orders", day, ready)
     lines = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in records]
     path = folder / name
@@ -66,13 +93,32 @@ def write_orders(landing: Path, day: dt.date, records: list[dict[str, Any] | str
 
 
 def product_rows(n: int = 3) -> list[list[Any]]:
-    return [[f"S{i}", "P1", f"Cream {i}", "skincare", "hydra", "10.50", "99.00", "2025-01-01",
-             "active", "SUP1", "365"] for i in range(1, n + 1)]
+    return [
+        [
+            f"S{i}",
+            "P1",
+            f"Cream {i}",
+            "skincare",
+            "hydra",
+            "10.50",
+            "99.00",
+            "2025-01-01",
+            "active",
+            "SUP1",
+            "365",
+        ]
+        for i in range(1, n + 1)
+    ]
 
 
-def write_products(landing: Path, day: dt.date, rows: list[list[Any]] | None = None,
-                   header: list[str] | None = None, ready: bool = True,
-                   encoding: str = "utf-8") -> Path:
+def write_products(
+    landing: Path,
+    day: dt.date,
+    rows: list[list[Any]] | None = None,
+    header: list[str] | None = None,
+    ready: bool = True,
+    encoding: str = "utf-8",
+) -> Path:
     folder = day_dir(landing, "products", day, ready)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

@@ -15,8 +15,13 @@ COMMANDS = ["simulate", "run", "report", "demo", "ui"]
 
 
 def growth(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([GROWTH, *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [GROWTH, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_top_level_help_lists_every_command():

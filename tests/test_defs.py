@@ -67,7 +67,9 @@ def test_dbt_models_sit_in_their_folder_groups(defs):
 
 def test_daily_assets_share_one_shanghai_partitioning_and_single_run_backfills(defs):
     graph = defs.resolve_asset_graph()
-    partitioned = [graph.get(k) for k in graph.get_all_asset_keys() if graph.get(k).is_materializable]
+    partitioned = [
+        graph.get(k) for k in graph.get_all_asset_keys() if graph.get(k).is_materializable
+    ]
     timezones = {n.partitions_def.timezone for n in partitioned}
     assert timezones == {"Asia/Shanghai"}
     for node in partitioned:
@@ -81,8 +83,11 @@ def test_blocking_gates_guard_ingestion_and_the_report(defs):
         for k in graph.asset_check_keys
         if graph.get_check_spec(k).blocking
     }
-    assert {"raw/orders:gx_raw_orders", "raw/products:gx_raw_products",
-            "fct_orders:gx_fct_orders"} <= blocking
+    assert {
+        "raw/orders:gx_raw_orders",
+        "raw/products:gx_raw_products",
+        "fct_orders:gx_fct_orders",
+    } <= blocking
 
 
 def test_schedule_runs_at_six_shanghai_time(defs):

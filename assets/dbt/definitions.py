@@ -5,7 +5,6 @@ rebuild only the dates touched by the landing folders of the run, and a backfill
 one dbt invocation (single-run backfill policy), not one per day.
 """
 
-
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -48,7 +47,9 @@ def _failed_nodes(invocation: Any) -> list[str]:
 )
 def growth_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     variables = dbt_vars(context)
-    context.log.info(f"dbt build for business dates {variables['start_date']}..{variables['end_date']}")
+    context.log.info(
+        f"dbt build for business dates {variables['start_date']}..{variables['end_date']}"
+    )
     invocation = dbt.cli(
         ["build", "--vars", json.dumps(variables)], context=context, raise_on_error=False
     )

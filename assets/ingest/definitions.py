@@ -1,7 +1,6 @@
 """Ingestion: one daily-partitioned asset and one great-expectations gate per landing source,
 all built from `sources.yml` by the same factory."""
 
-
 import datetime as dt
 
 import dagster as dg
@@ -89,9 +88,7 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
                         log_fn=context.log.info,
                     )
                 )
-        quarantined_files = [
-            f.file for d in days for f in d.files if f.status == "quarantined"
-        ]
+        quarantined_files = [f.file for d in days for f in d.files if f.status == "quarantined"]
         for file in quarantined_files:
             context.log.warning(f"{file} was quarantined whole; see audit.quarantine")
         return dg.MaterializeResult(

@@ -324,9 +324,13 @@ def _reason_exprs(col: ColumnSpec, raw: str, typed: str) -> list[str]:
             f"then 'value out of domain in {name}' end"
         )
     if col.min is not None:
-        reasons.append(f"case when {typed} < {col.min!r} then 'value below {col.min} in {name}' end")
+        reasons.append(
+            f"case when {typed} < {col.min!r} then 'value below {col.min} in {name}' end"
+        )
     if col.max is not None:
-        reasons.append(f"case when {typed} > {col.max!r} then 'value above {col.max} in {name}' end")
+        reasons.append(
+            f"case when {typed} > {col.max!r} then 'value above {col.max} in {name}' end"
+        )
     return reasons
 
 
@@ -345,8 +349,15 @@ class _Reader:
         return self._read_jsonl(readable)
 
     def _reset(self) -> None:
-        for table in ("landed", "landed_raw", "landed_lines", "landed_json", "landed_rejected",
-                      "landed_rejects", "landed_scan"):
+        for table in (
+            "landed",
+            "landed_raw",
+            "landed_lines",
+            "landed_json",
+            "landed_rejected",
+            "landed_rejects",
+            "landed_scan",
+        ):
             self.con.execute(f"drop table if exists {table}")
 
     def _read_csv(self, path: Path) -> list[str]:
@@ -434,7 +445,9 @@ class _Reader:
 
     def _check_required(self, headers: Iterable[str]) -> None:
         present = set(headers)
-        missing = [c.header for c in self.file_spec.columns if c.required and c.header not in present]
+        missing = [
+            c.header for c in self.file_spec.columns if c.required and c.header not in present
+        ]
         if missing:
             raise FileRejected(f"required column missing: {', '.join(missing)}")
 
@@ -521,9 +534,7 @@ def load_day(
         "raw_record varchar)"
     )
     typed_cols = ", ".join(f"{_q(n)} {t}" for n, t in columns.items())
-    con.execute(
-        f"create temp table day_good ({typed_cols}, _source_file varchar, _line bigint)"
-    )
+    con.execute(f"create temp table day_good ({typed_cols}, _source_file varchar, _line bigint)")
 
     with tempfile.TemporaryDirectory(prefix="growth-load-") as tmp:
         for file_spec in spec.files:
@@ -670,9 +681,9 @@ def _load_file(
         f"{rejected_record} from landed_rejected",
         [rel],
     )
-    bad = con.execute(
-        "select count(*) from landed_checked where _reason is not null"
-    ).fetchall()[0][0]
+    bad = con.execute("select count(*) from landed_checked where _reason is not null").fetchall()[
+        0
+    ][0]
     result.rows_quarantined = bad + rejected
 
     select = []

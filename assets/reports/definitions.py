@@ -1,6 +1,5 @@
 """The daily evaluation report and the gates in front of it."""
 
-
 import datetime as dt
 
 import dagster as dg

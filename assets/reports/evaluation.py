@@ -165,7 +165,7 @@ def render_html(data: dict[str, Any]) -> str:
     first, last = trend[0]["date_day"], trend[-1]["date_day"]
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
-<title>Daily evaluation 每日评估 {data['date']}</title>
+<title>Daily evaluation 每日评估 {data["date"]}</title>
 <style>
 body{{font-family:system-ui,-apple-system,"PingFang SC","Noto Sans CJK SC",sans-serif;
 margin:2rem;color:#111827;max-width:60rem}}
@@ -178,16 +178,16 @@ border-bottom:1px solid #f3f4f6;font-size:.9rem}}
 .bar{{display:inline-block;height:.7rem;background:#2563eb;vertical-align:middle}}
 .muted{{color:#6b7280;font-size:.8rem}}
 </style></head><body>
-<h1>Daily evaluation 每日评估 · {data['date']}</h1>
-<p class="muted">Built from {', '.join(data['sources'])} after the data-quality gates passed.
+<h1>Daily evaluation 每日评估 · {data["date"]}</h1>
+<p class="muted">Built from {", ".join(data["sources"])} after the data-quality gates passed.
 数据质量检查通过后生成。</p>
 <div class="cards">{cards}</div>
 <h2>GMV trend, last {len(trend)} days 近{len(trend)}日成交额趋势</h2>
-{_sparkline([row['gmv'] for row in trend])}
+{_sparkline([row["gmv"] for row in trend])}
 <p class="muted">{first} … {last}</p>
-<h2>Channels 渠道</h2>{_bars(data['by_channel'])}
-<h2>Traffic structure 流量结构</h2>{_bars(data['by_traffic_class'])}
-<h2>Stores 店铺</h2>{_bars(data['by_store'])}
+<h2>Channels 渠道</h2>{_bars(data["by_channel"])}
+<h2>Traffic structure 流量结构</h2>{_bars(data["by_traffic_class"])}
+<h2>Stores 店铺</h2>{_bars(data["by_store"])}
 </body></html>
 """
 

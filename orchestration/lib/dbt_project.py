@@ -35,8 +35,13 @@ def ensure_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
         return manifest
     dbt = Path(sys.executable).parent / "dbt"
     completed = subprocess.run(
-        [str(dbt) if dbt.exists() else "dbt", "parse", "--quiet", "--profiles-dir",
-         str(project_dir)],
+        [
+            str(dbt) if dbt.exists() else "dbt",
+            "parse",
+            "--quiet",
+            "--profiles-dir",
+            str(project_dir),
+        ],
         cwd=project_dir,
         capture_output=True,
         text=True,

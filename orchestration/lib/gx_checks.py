@@ -6,7 +6,6 @@ Suites are JSON files in `expectations/` in GX 1.x's own format (`name`, `expect
 `type` + `kwargs`), so an analyst edits them without touching Python.
 """
 
-
 import json
 import os
 from collections.abc import Callable
@@ -78,9 +77,7 @@ def run_suite(document: dict[str, Any], frame: Any) -> tuple[bool, list[dict[str
     source_name = f"frames_{name}"
     try:
         batch_definition = (
-            context.data_sources.get(source_name)
-            .get_asset(name)
-            .get_batch_definition("frame")
+            context.data_sources.get(source_name).get_asset(name).get_batch_definition("frame")
         )
         suite = context.suites.get(name)
     except Exception:  # first use of this suite in the process

@@ -26,8 +26,11 @@ def partition_dates(context: dg.AssetExecutionContext | dg.AssetCheckExecutionCo
         return list(context.partition_keys)
     return []
 
+
 # Single-run backfills are a deliberate choice (one dbt invocation per range, not a run per
 # day); Dagster still flags the `backfill_policy` parameter as beta on every asset using it.
 warnings.filterwarnings(
-    "ignore", message=r"Parameter `backfill_policy` .* is currently in beta", category=dg.BetaWarning
+    "ignore",
+    message=r"Parameter `backfill_policy` .* is currently in beta",
+    category=dg.BetaWarning,
 )

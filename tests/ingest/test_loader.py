@@ -44,26 +44,39 @@ def table(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
 
 
 def test_change_feed_keeps_latest_version_and_counts_the_rest(con, landing):
-    write_orders(landing, D1, [
-        order("o1", D1, "created", paid=False, updated_hour=9),
-        order("o1", D1, "paid", updated_hour=10),
-        order("o2", D1, "paid"),
-        order("o2", D1, "paid"),  # an exact re-send
-    ])
+    write_orders(
+        landing,
+        D1,
+        [
+            order("o1", D1, "created", paid=False, updated_hour=9),
+            order("o1", D1, "paid", updated_hour=10),
+            order("o2", D1, "paid"),
+            order("o2", D1, "paid"),  # an exact re-send
+        ],
+    )
     result = load(con, landing, "orders", D1)
     assert table(con, "select order_id, status from raw.orders order by 1") == [
-        ("o1", "paid"), ("o2", "paid")]
+        ("o1", "paid"),
+        ("o2", "paid"),
+    ]
     assert (result.rows_read, result.rows_loaded, result.duplicates_dropped) == (4, 2, 2)
-    log = table(con, "select rows_read, rows_loaded, rows_quarantined, duplicates_dropped, "
-                     "status from audit.load_log")
+    log = table(
+        con,
+        "select rows_read, rows_loaded, rows_quarantined, duplicates_dropped, "
+        "status from audit.load_log",
+    )
     assert log == [(4, 2, 0, 2, "loaded")]
 
 
 def test_latest_version_wins_even_when_it_comes_first_in_the_file(con, landing):
-    write_orders(landing, D1, [
-        order("o1", D1, "refunded", refund=100.0, updated_hour=12),
-        order("o1", D1, "paid", updated_hour=10),
-    ])
+    write_orders(
+        landing,
+        D1,
+        [
+            order("o1", D1, "refunded", refund=100.0, updated_hour=12),
+            order("o1", D1, "paid", updated_hour=10),
+        ],
+    )
     load(con, landing, "orders", D1)
     assert table(con, "select status, refund_amount from raw.orders") == [("refunded", 100)]
 
@@ -71,11 +84,15 @@ def test_latest_version_wins_even_when_it_comes_first_in_the_file(con, landing):
 def test_reloading_a_day_replaces_it_exactly(con, landing):
     write_orders(landing, D1, [order("o1", D1), order("o2", D1), "{broken"])
     load(con, landing, "orders", D1)
-    first = (table(con, "select * from raw.orders order by all"),
-             table(con, "select * from audit.quarantine order by all"))
+    first = (
+        table(con, "select * from raw.orders order by all"),
+        table(con, "select * from audit.quarantine order by all"),
+    )
     load(con, landing, "orders", D1)
-    second = (table(con, "select * from raw.orders order by all"),
-              table(con, "select * from audit.quarantine order by all"))
+    second = (
+        table(con, "select * from raw.orders order by all"),
+        table(con, "select * from audit.quarantine order by all"),
+    )
     assert first == second
     assert table(con, "select count(*) from audit.load_log") == [(1,)]
 
@@ -107,15 +124,19 @@ def test_late_records_are_reported_under_their_own_dates(con, landing):
 
 
 def test_bad_rows_are_quarantined_with_line_and_reason_and_good_rows_load(con, landing):
-    write_orders(landing, D1, [
-        order("o1", D1),
-        order("o2", D1, paid_amount="12,5x"),
-        '{"order_id": "o3", broken json',
-        order("o4", D1, status="teleported"),
-        order("o5", D1, created_at="yesterday-ish"),
-        order("o6", D1, store=None),
-        order("o7", D1),
-    ])
+    write_orders(
+        landing,
+        D1,
+        [
+            order("o1", D1),
+            order("o2", D1, paid_amount="12,5x"),
+            '{"order_id": "o3", broken json',
+            order("o4", D1, status="teleported"),
+            order("o5", D1, created_at="yesterday-ish"),
+            order("o6", D1, store=None),
+            order("o7", D1),
+        ],
+    )
     result = load(con, landing, "orders", D1)
     assert table(con, "select order_id from raw.orders order by 1") == [("o1",), ("o7",)]
     reasons = dict(table(con, "select line, reason from audit.quarantine order by line"))
@@ -131,9 +152,11 @@ def test_bad_rows_are_quarantined_with_line_and_reason_and_good_rows_load(con, l
 
 
 def test_csv_lines_with_wrong_field_count_are_quarantined_not_fatal(con, landing):
-    rows = [*write_rows(2), ["S9", "P1", "short row"], ["S3", "P1", "x", "skincare", "s",
-                                                         "abc", "99", "2025-01-01", "active",
-                                                         "SUP1", "365"]]
+    rows = [
+        *write_rows(2),
+        ["S9", "P1", "short row"],
+        ["S3", "P1", "x", "skincare", "s", "abc", "99", "2025-01-01", "active", "SUP1", "365"],
+    ]
     write_products(landing, D1, rows)
     result = load(con, landing, "products", D1)
     assert table(con, "select sku_id from raw.products order by 1") == [("S1",), ("S2",)]
@@ -145,8 +168,22 @@ def test_csv_lines_with_wrong_field_count_are_quarantined_not_fatal(con, landing
 
 
 def write_rows(n: int) -> list[list[str]]:
-    return [[f"S{i}", "P1", f"Cream {i}", "skincare", "hydra", "10.50", "99.00", "2025-01-01",
-             "active", "SUP1", "365"] for i in range(1, n + 1)]
+    return [
+        [
+            f"S{i}",
+            "P1",
+            f"Cream {i}",
+            "skincare",
+            "hydra",
+            "10.50",
+            "99.00",
+            "2025-01-01",
+            "active",
+            "SUP1",
+            "365",
+        ]
+        for i in range(1, n + 1)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -172,8 +209,12 @@ def test_untrustworthy_files_are_quarantined_whole(con, landing, damage, reason)
             path.write_bytes(b"")
         source = "orders"
     else:
-        write_products(landing, D1, [["S1", "P1", "面霜", "护肤", "x", "1", "2", "2025-01-01",
-                                      "active", "SUP1", "365"]], encoding="gbk")
+        write_products(
+            landing,
+            D1,
+            [["S1", "P1", "面霜", "护肤", "x", "1", "2", "2025-01-01", "active", "SUP1", "365"]],
+            encoding="gbk",
+        )
         source = "products"
     result = load(con, landing, source, D1)
     assert result.rows_loaded == 0
@@ -200,8 +241,9 @@ def test_full_snapshot_source_rejects_a_header_only_file(con, landing):
 
 
 def test_unknown_columns_are_recorded_as_drift_and_ignored(con, landing):
-    write_products(landing, D1, [r + ["extra"] for r in write_rows(2)],
-                   header=PRODUCT_HEADER + ["colour"])
+    write_products(
+        landing, D1, [r + ["extra"] for r in write_rows(2)], header=PRODUCT_HEADER + ["colour"]
+    )
     result = load(con, landing, "products", D1)
     assert result.drift == ["colour"]
     assert table(con, "select schema_drift from audit.load_log") == [('["colour"]',)]
@@ -215,8 +257,11 @@ def test_a_day_without_success_marker_is_not_loaded(con, landing):
 
 
 def test_customer_key_is_the_hmac_of_customer_id(con, landing):
-    write_orders(landing, D1, [order("o1", D1, customer_id="C42"),
-                               order("o2", D1, customer_id=None, store="tmall")])
+    write_orders(
+        landing,
+        D1,
+        [order("o1", D1, customer_id="C42"), order("o2", D1, customer_id=None, store="tmall")],
+    )
     load(con, landing, "orders", D1)
     keys = dict(table(con, "select order_id, customer_key from raw.orders"))
     assert keys["o1"] == hmac.new(KEY, b"C42", hashlib.sha256).hexdigest()
@@ -227,8 +272,9 @@ def test_the_same_bytes_load_the_same_whatever_the_gzip_wrapper(con, landing):
     # A file written by another gzip implementation (with a file name and mtime) loads the same.
     path = write_orders(landing, D1, [order("o1", D1)])
     raw = gzip.decompress(path.read_bytes())
-    with gzip.GzipFile(filename="orders.jsonl", mode="wb", fileobj=path.open("wb"),
-                       mtime=1_700_000_000) as handle:
+    with gzip.GzipFile(
+        filename="orders.jsonl", mode="wb", fileobj=path.open("wb"), mtime=1_700_000_000
+    ) as handle:
         handle.write(raw)
     result = load(con, landing, "orders", D1)
     assert result.rows_loaded == 1

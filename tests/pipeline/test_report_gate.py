@@ -14,14 +14,19 @@ D2 = dt.date(2026, 3, 2)
 
 def drop_day(landing, day, refund: float = 0.0) -> None:
     write_products(landing, day)
-    write_orders(landing, day, [
-        order(f"{day}-a", day, customer_id="C1"),
-        order(f"{day}-b", day, customer_id="C2", store="tmall"),
-        # a refund larger than the payment is loadable (both are valid amounts) but makes a
-        # negative net revenue, which the report's gate must stop
-        order(f"{day}-c", day, "refunded" if refund else "paid", customer_id="C3",
-              refund=refund),
-    ])
+    write_orders(
+        landing,
+        day,
+        [
+            order(f"{day}-a", day, customer_id="C1"),
+            order(f"{day}-b", day, customer_id="C2", store="tmall"),
+            # a refund larger than the payment is loadable (both are valid amounts) but makes a
+            # negative net revenue, which the report's gate must stop
+            order(
+                f"{day}-c", day, "refunded" if refund else "paid", customer_id="C3", refund=refund
+            ),
+        ],
+    )
 
 
 def report_files(settings, day):
