@@ -208,6 +208,23 @@ def report(date_text: str) -> None:
 
 
 @cli.command()
+def publish() -> None:
+    """Publish the read-only serving copy of the marts for BI ($GROWTH_SERVING)."""
+    from assets.serving.publish import publish_serving
+
+    settings = load_settings()
+    try:
+        counts = publish_serving(
+            settings.warehouse, settings.serving, settings.serving.parent / "parquet"
+        )
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for table, rows in counts.items():
+        _say(f"  marts.{table}: {rows:,} rows")
+    click.echo(settings.serving)
+
+
+@cli.command()
 @click.option("--days", type=click.IntRange(min=1, max=365), default=14, show_default=True)
 @click.option("--scale", type=click.Choice(SCALES), default="small", show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
@@ -223,7 +240,8 @@ def demo(days: int, scale: str, seed: int) -> None:
     click.echo("")
     click.echo(f"report:    {html_path}")
     click.echo(f"json:      {html_path.with_suffix('.json')}")
-    click.echo(f"warehouse: {settings.warehouse}  (duckdb; marts in schema `marts`)")
+    click.echo(f"warehouse: {settings.warehouse}  (written by the pipeline)")
+    click.echo(f"serving:   {settings.serving}  (read-only copy of schema `marts` for BI)")
     click.echo(f"landing:   {settings.landing}")
     click.echo("ui:        growth ui  (then open http://127.0.0.1:3000)")
 
