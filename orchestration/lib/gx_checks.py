@@ -65,6 +65,50 @@ def _gx_context() -> Any:
     return context
 
 
+def volume_bounds(document: dict[str, Any], history: list[int]) -> tuple[int, int] | None:
+    """Row-count bounds for a date from the counts of its recent dates, when the suite asks
+    for it (`meta.row_count_vs_recent_days`: days, min_ratio, max_ratio, min_history)."""
+    rule = document.get("meta", {}).get("row_count_vs_recent_days")
+    if not rule or len(history) < int(rule.get("min_history", 3)):
+        return None
+    mean = sum(history) / len(history)
+    return int(mean * float(rule.get("min_ratio", 0.5))), int(
+        mean * float(rule.get("max_ratio", 2.0)) + 1
+    )
+
+
+def run_volume_expectation(frame: Any, bounds: tuple[int, int]) -> dict[str, Any] | None:
+    """GX's row-count expectation with bounds computed for this date; the failure or None."""
+    import great_expectations.expectations as gxe
+
+    context = _gx_context()
+    try:
+        batch_definition = (
+            context.data_sources.get("frames_volume")
+            .get_asset("volume")
+            .get_batch_definition("frame")
+        )
+    except Exception:  # first use in the process
+        batch_definition = (
+            context.data_sources.add_pandas("frames_volume")
+            .add_dataframe_asset("volume")
+            .add_batch_definition_whole_dataframe("frame")
+        )
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(
+        gxe.ExpectTableRowCountToBeBetween(min_value=bounds[0], max_value=bounds[1])
+    )
+    if result.success:
+        return None
+    return {
+        "expectation": "expect_table_row_count_to_be_between (vs recent days)",
+        "column": None,
+        "unexpected_count": None,
+        "element_count": len(frame),
+        "observed_value": f"{len(frame)} rows, expected {bounds[0]}..{bounds[1]}",
+    }
+
+
 def run_suite(document: dict[str, Any], frame: Any) -> tuple[bool, list[dict[str, Any]]]:
     """Validates a pandas frame against a suite document; returns success and the failures."""
     import great_expectations as gx
@@ -136,6 +180,8 @@ def build_gx_check(
     if date_column not in columns:
         columns.append(date_column)
     select = ", ".join(f'"{c}"' for c in columns)
+    volume_rule = document.get("meta", {}).get("row_count_vs_recent_days") or {}
+    recent_days = int(volume_rule.get("days", 0))
 
     @dg.asset_check(
         asset=asset_key,
@@ -157,6 +203,21 @@ def build_gx_check(
                         [date],
                     ).df()
                 success, failures = run_suite(document, frame)
+                if date is not None and recent_days:
+                    history = [
+                        n
+                        for (n,) in con.execute(
+                            f"select count(*) from {table} where {date_column} between "
+                            f"cast(? as date) - {recent_days} and cast(? as date) - 1 "
+                            f"group by {date_column}",
+                            [date, date],
+                        ).fetchall()
+                    ]
+                    bounds = volume_bounds(document, history)
+                    volume_failure = run_volume_expectation(frame, bounds) if bounds else None
+                    if volume_failure:
+                        success = False
+                        failures.append(volume_failure)
                 outcomes.append(SuiteOutcome(date, len(frame), success, failures))
         failed = [o for o in outcomes if not o.success]
         if failed and on_failed_dates:
