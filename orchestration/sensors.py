@@ -38,6 +38,15 @@ def landing_dates(sources: list[str]) -> dict[str, list[str]]:
     return out
 
 
+# A date whose drop is still incomplete this long after midnight (Asia/Shanghai) lands the
+# sources that did arrive, so they are validated early; the marts wait for the rest.
+PARTIAL_AFTER_HOURS = int(os.environ.get("GROWTH_PARTIAL_INGEST_AFTER_HOURS", "30"))
+
+
+def _now_shanghai() -> dt.datetime:
+    return dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).replace(tzinfo=None)
+
+
 @dg.sensor(
     job=daily_pipeline,
     name="landing_zone_sensor",
@@ -45,25 +54,41 @@ def landing_dates(sources: list[str]) -> dict[str, list[str]]:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
         "Launches daily_pipeline for a business date once every source's _SUCCESS marker is "
-        f"in the landing zone (dates within the last {LOOKBACK_DAYS} days, {TIMEZONE}); "
-        "reports the sources still missing."
+        f"in the landing zone (dates within the last {LOOKBACK_DAYS} days, {TIMEZONE}). A date "
+        f"still incomplete {PARTIAL_AFTER_HOURS}h after it began ingests the sources that "
+        "arrived (the marts wait) and names the late ones."
     ),
 )
 def landing_zone_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    from assets.ingest.definitions import SOURCE_SPECS
+    from assets.ingest.definitions import SOURCE_SPECS, raw_asset_key
 
     sources = sorted(SOURCE_SPECS)
     partition_keys = set(daily_partitions.get_partition_keys())
     requests = []
     waiting = []
+    now = _now_shanghai()
     for date, missing in landing_dates(sources).items():
         if date not in partition_keys:
             continue
-        if missing:
-            waiting.append(f"{date}: waiting for {', '.join(missing)}")
+        if not missing:
+            # run_key makes each date launch once, however often the sensor ticks.
+            requests.append(dg.RunRequest(run_key=f"landing-{date}", partition_key=date))
             continue
-        # run_key makes each date launch once, however often the sensor ticks.
-        requests.append(dg.RunRequest(run_key=f"landing-{date}", partition_key=date))
+        waiting.append(f"{date}: late {', '.join(missing)}")
+        age = now - dt.datetime.fromisoformat(date)
+        arrived = [s for s in sources if s not in missing]
+        if arrived and age >= dt.timedelta(hours=PARTIAL_AFTER_HOURS):
+            context.log.warning(
+                f"{date}: ingesting {', '.join(arrived)}; late: {', '.join(missing)}"
+            )
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"partial-{date}-{'+'.join(arrived)}",
+                    partition_key=date,
+                    asset_selection=[raw_asset_key(SOURCE_SPECS[s]) for s in arrived],
+                    tags={"growth/late_sources": ",".join(missing)},
+                )
+            )
     return dg.SensorResult(
         run_requests=requests,
         skip_reason=None if requests else ("; ".join(waiting) or "no complete landing drops"),
