@@ -93,7 +93,7 @@ def execute(
         instance=instance,
         tags=tags,
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        run_config={"loggers": {"concise": {"config": {"log_level": "INFO"}}}},
     )
     reasons = []
     for evaluation in result.get_asset_check_evaluations():
@@ -105,6 +105,8 @@ def execute(
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
+            if error and error.cls_name == "DagsterAssetCheckFailedError":
+                continue  # a failed blocking check, already named above
             message = (error.message if error else "").strip().splitlines()
             reasons.append(f"step {event.step_key} failed: {message[0] if message else ''}")
     return result.success, reasons

@@ -14,6 +14,7 @@ import dagster as dg
 
 import assets
 from orchestration.jobs import daily_pipeline, daily_schedule, report_job
+from orchestration.lib.loggers import concise_console_logger
 from orchestration.lib.resources import build_resources
 from orchestration.sensors import landing_zone_sensor, run_failure_sensor
 
@@ -40,5 +41,6 @@ defs = dg.Definitions.merge(
         sensors=[landing_zone_sensor, run_failure_sensor],
         resources=build_resources(),
         executor=dg.in_process_executor,
+        loggers={"console": dg.colored_console_logger, "concise": concise_console_logger},
     ),
 )

@@ -162,6 +162,27 @@ def _plain(value: Any) -> Any:
         return str(value)
 
 
+def _describe(failure: dict[str, Any]) -> str:
+    where = f"({failure['column']})" if failure["column"] else ""
+    if failure["unexpected_count"] is not None:
+        return (
+            f"{failure['expectation']}{where}: {failure['unexpected_count']} of "
+            f"{failure['element_count']} rows"
+        )
+    return f"{failure['expectation']}{where}: observed {failure['observed_value']}"
+
+
+def _summary(suite_name: str, outcomes: list[SuiteOutcome], failed: list[SuiteOutcome]) -> str:
+    if not failed:
+        return f"{suite_name}: all {len(outcomes)} dates passed"
+    first = failed[0]
+    details = "; ".join(_describe(f) for f in first.failures[:3])
+    return (
+        f"{suite_name}: {len(failed)} of {len(outcomes)} dates failed; "
+        f"{first.date or 'all dates'}: {details}"
+    )
+
+
 def build_gx_check(
     *,
     asset_key: dg.AssetKey,
@@ -225,23 +246,12 @@ def build_gx_check(
         for outcome in failed:
             for failure in outcome.failures:
                 context.log.error(
-                    f"{suite_name} failed on {outcome.date or 'all dates'}: "
-                    f"{failure['expectation']}"
-                    + (f" on {failure['column']}" if failure["column"] else "")
-                    + (
-                        f" ({failure['unexpected_count']} of {failure['element_count']} rows)"
-                        if failure["unexpected_count"] is not None
-                        else f" (observed {failure['observed_value']})"
-                    )
+                    f"{suite_name} failed on {outcome.date or 'all dates'}: {_describe(failure)}"
                 )
         return dg.AssetCheckResult(
             passed=not failed,
             severity=dg.AssetCheckSeverity.ERROR,
-            description=(
-                f"{suite_name}: {len(failed)} of {len(outcomes)} dates failed"
-                if failed
-                else f"{suite_name}: all {len(outcomes)} dates passed"
-            ),
+            description=_summary(suite_name, outcomes, failed),
             metadata={
                 "suite": suite_name,
                 "dates_checked": len(outcomes),
