@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,12 @@ from pathlib import Path
 from dagster_dbt import DbtProject
 
 from orchestration.settings import DBT_PROJECT_DIR
+
+# dagster-dbt finds dbt on PATH (its manifest preparer ignores `dbt_executable`): make the dbt
+# of this interpreter's environment the one it finds, even when the venv is not activated.
+_ENV_BIN = str(Path(sys.executable).parent)
+if _ENV_BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _ENV_BIN + os.pathsep + os.environ.get("PATH", "")
 
 growth_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 # `dagster dev` re-parses on load; the CLI and CI call ensure_manifest() instead.
