@@ -8,7 +8,7 @@ import json
 
 import dagster as dg
 
-from tests.landing import order, write_orders, write_products
+from tests.landing import write_all_sources
 
 
 def shanghai_today() -> dt.date:
@@ -28,19 +28,20 @@ def test_complete_dates_launch_and_late_sources_are_named(growth_home):
     complete = shanghai_today() - dt.timedelta(days=1)
     late = shanghai_today() - dt.timedelta(days=3)
     just_started = shanghai_today()  # the current date is never launched
-    for day in (complete, just_started):
-        write_products(landing, day)
-        write_orders(landing, day, [order("o1", day)])
-    write_orders(landing, late, [order("o2", late)])  # products of that date never arrived
+    for day in (complete, just_started, late):
+        write_all_sources(landing, day)
+    # the product master of the late date is still uploading
+    (landing / "products" / late.isoformat() / "_SUCCESS").unlink()
 
     with dg.instance_for_test() as instance:
         result = evaluate(instance)
-    requests = {r.run_key: r for r in result.run_requests}
-    assert set(requests) == {f"landing-{complete}", f"partial-{late}-orders"}
-    assert requests[f"landing-{complete}"].partition_key == complete.isoformat()
-    assert requests[f"landing-{complete}"].asset_selection is None  # the whole pipeline
-    partial = requests[f"partial-{late}-orders"]
-    assert partial.asset_selection == [dg.AssetKey(["raw", "orders"])]
+    requests = {r.run_key.split("-")[0] + "@" + r.partition_key: r for r in result.run_requests}
+    assert set(requests) == {f"landing@{complete}", f"partial@{late}"}
+    assert requests[f"landing@{complete}"].asset_selection is None  # the whole pipeline
+    partial = requests[f"partial@{late}"]
+    assert dg.AssetKey(["raw", "orders"]) in partial.asset_selection
+    assert dg.AssetKey(["raw", "products"]) not in partial.asset_selection
+    assert len(partial.asset_selection) == 15
     assert partial.tags["growth/late_sources"] == "products"
 
 

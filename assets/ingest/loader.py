@@ -9,7 +9,10 @@ A day of a source is loaded in four steps, all in DuckDB:
 3. repeats of a primary key within the day are dropped and counted (for change feeds the latest
    `updated_at` wins); personal data is replaced by keyed hashes before anything is stored;
 4. the day's partition of `raw.<table>`, its quarantine rows and its load-log rows are replaced
-   in one transaction, so a re-run gives the same tables and a failure leaves the previous state.
+   in one transaction, so a re-run gives the same tables and a failure leaves the previous state;
+5. in that transaction, erasure requests (PIPL) are recorded in `audit.erasures` and applied: the
+   subject's personal columns are purged in every partition and their quarantined records are
+   withheld, whichever day or source is (re-)loaded after the request.
 
 Reconciliation (rows read = loaded + quarantined + duplicates) is asserted for every file.
 """
@@ -24,7 +27,8 @@ import json
 import logging
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,6 +90,23 @@ class FileSpec:
 
 
 @dataclass(frozen=True)
+class ErasureSpec:
+    """An erasure request (PIPL) in a source's rows, and what it purges.
+
+    flag               boolean column; a true value asks for the record's subject to be erased
+    key                pseudonymous key column the request is recorded under (audit.erasures)
+    purge              columns set to NULL in every partition of the source's raw table
+    quarantine_fields  fields of audit.quarantine.raw_record (any source) holding the subject's
+                       clear id; a quarantined record of an erased subject is withheld
+    """
+
+    flag: str
+    key: str
+    purge: tuple[str, ...]
+    quarantine_fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class SourceSpec:
     name: str
     family: str
@@ -94,10 +115,16 @@ class SourceSpec:
     files: tuple[FileSpec, ...]
     primary_key: tuple[str, ...]
     updated_at: str | None = None
+    latest_by: tuple[str, ...] = ()
     record_time: str | None = None
     min_rows: int = 0
     keys: dict[str, str] = field(default_factory=dict)
     gx_suite: str | None = None
+    erasure: ErasureSpec | None = None
+
+    def version_order(self) -> tuple[str, ...]:
+        """Columns whose greatest values mark the latest version of a primary key."""
+        return (self.updated_at,) if self.updated_at else self.latest_by
 
     def columns(self) -> dict[str, str]:
         """Canonical raw columns (name -> SQL type), the same for every file of the source."""
@@ -130,6 +157,15 @@ def _column(header: str, raw: dict[str, Any]) -> ColumnSpec:
     )
 
 
+def _erasure(raw: dict[str, Any]) -> ErasureSpec:
+    return ErasureSpec(
+        flag=raw["flag"],
+        key=raw["key"],
+        purge=tuple(raw["purge"]),
+        quarantine_fields=tuple(raw.get("quarantine_fields") or ()),
+    )
+
+
 def load_source_specs(path: Path = SOURCES_FILE) -> dict[str, SourceSpec]:
     """Parses the source declarations; a malformed entry fails loudly at definition time."""
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -153,13 +189,23 @@ def load_source_specs(path: Path = SOURCES_FILE) -> dict[str, SourceSpec]:
             files=files,
             primary_key=tuple(raw["primary_key"]),
             updated_at=raw.get("updated_at"),
+            latest_by=tuple(raw.get("latest_by") or ()),
             record_time=raw.get("record_time"),
             min_rows=int(raw.get("min_rows", 0)),
             keys=dict(raw.get("keys") or {}),
             gx_suite=raw.get("gx_suite"),
+            erasure=_erasure(raw["erasure"]) if raw.get("erasure") else None,
         )
         known = spec.columns()
-        for col in (*spec.primary_key, spec.updated_at, spec.record_time, *spec.keys.values()):
+        refs = (*spec.primary_key, spec.updated_at, *spec.latest_by, spec.record_time)
+        refs += (*spec.keys.values(),)
+        if spec.erasure:
+            refs += (spec.erasure.flag, spec.erasure.key, *spec.erasure.purge)
+            if known.get(spec.erasure.flag) != "BOOLEAN" or spec.erasure.key not in spec.keys:
+                raise LoadError(
+                    f"source {name!r}: erasure needs a boolean flag and a pseudonymous key"
+                )
+        for col in refs:
             if col and col not in known:
                 raise LoadError(f"source {name!r} refers to unknown column {col!r}")
         for file_spec in files:
@@ -239,7 +285,12 @@ create table if not exists audit.quarantine (
     source varchar, business_date date, file varchar, line bigint, reason varchar,
     raw_record varchar
 );
+create table if not exists audit.erasures (
+    source varchar, erased_key varchar, first_business_date date
+);
 """
+# What a quarantined record of an erased subject is replaced by.
+ERASED_RECORD = "<withheld: erasure request>"
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
@@ -503,6 +554,33 @@ def _mask_record_sql(file_spec: FileSpec, pii_hash: Callable[[str], str]) -> str
     return f"to_json(json_object({', '.join(parts)}))::varchar"
 
 
+# Temp tables of a load. Some hold values before hashing, so none outlives the load: the
+# connection may stay open for more days (a backfill) or other work.
+_WORK_TABLES = (
+    "landed",
+    "landed_raw",
+    "landed_lines",
+    "landed_json",
+    "landed_rejected",
+    "landed_rejects",
+    "landed_scan",
+    "landed_checked",
+    "day_good",
+    "day_quarantine",
+    "day_ranked",
+    "day_erasures",
+)
+
+
+@contextmanager
+def _work_tables(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        for table in _WORK_TABLES:
+            con.execute(f"drop table if exists {table}")
+
+
 def load_day(
     con: duckdb.DuckDBPyConnection,
     spec: SourceSpec,
@@ -536,7 +614,7 @@ def load_day(
     typed_cols = ", ".join(f"{_q(n)} {t}" for n, t in columns.items())
     con.execute(f"create temp table day_good ({typed_cols}, _source_file varchar, _line bigint)")
 
-    with tempfile.TemporaryDirectory(prefix="growth-load-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="growth-load-") as tmp, _work_tables(con):
         for file_spec in spec.files:
             paths = sorted(
                 p for p in folder.iterdir() if fnmatch.fnmatch(p.name, file_spec.pattern)
@@ -593,7 +671,7 @@ def load_day(
                 )
 
         record_dates = _record_dates(con, spec, business_date)
-        _commit(con, spec, business_date, results)
+        _commit(con, spec, business_date, results, params)
 
     elapsed = time.perf_counter() - started
     day = DayResult(spec.name, business_date, results, record_dates, elapsed)
@@ -709,7 +787,7 @@ def _drop_repeats(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> dict[str,
     """Keeps one row per primary key (the latest version for change feeds); counts the rest
     against the file they came from."""
     pk = ", ".join(_q(c) for c in spec.primary_key)
-    order = f"{_q(spec.updated_at)} desc nulls last, " if spec.updated_at else ""
+    order = "".join(f"{_q(c)} desc nulls last, " for c in spec.version_order())
     con.execute(
         "create or replace temp table day_ranked as select *, row_number() over "
         f"(partition by {pk} order by {order}_source_file desc, _line desc) as _rank "
@@ -743,6 +821,7 @@ def _commit(
     spec: SourceSpec,
     business_date: dt.date,
     results: list[FileResult],
+    params: dict[str, bytes],
 ) -> None:
     columns = ", ".join(_q(c) for c in spec.columns())
     con.execute("begin transaction")
@@ -782,13 +861,98 @@ def _commit(
                     r.status,
                     now,
                     r.reason,
-                    json.dumps(r.drift) if r.drift else None,
+                    json.dumps(r.drift, ensure_ascii=False) if r.drift else None,
                     r.bytes,
                 )
                 for r in results
             ],
         )
+        if spec.erasure:
+            _record_erasures(con, spec, spec.erasure, business_date)
+        _apply_erasures(con, spec, business_date, params)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
+
+
+def _record_erasures(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, erasure: ErasureSpec, business_date: dt.date
+) -> None:
+    """Adds the day's erasure requests to audit.erasures. A request is never withdrawn (a re-drop
+    without the flag does not bring the data back), and its date is the first folder it came
+    in, whatever order days are loaded in."""
+    con.execute(
+        "create or replace temp table day_erasures as select distinct "
+        f"{_q(erasure.key)} as erased_key from day_good "
+        f"where {_q(erasure.flag)} and {_q(erasure.key)} is not null"
+    )
+    con.execute(
+        "delete from audit.erasures where source = ? and first_business_date > ? "
+        "and erased_key in (select erased_key from day_erasures)",
+        [spec.name, business_date],
+    )
+    con.execute(
+        "insert into audit.erasures select ?, erased_key, ? from day_erasures "
+        "where erased_key not in (select erased_key from audit.erasures where source = ?) "
+        "order by erased_key",
+        [spec.name, business_date, spec.name],
+    )
+    con.execute("drop table day_erasures")
+    # Every partition: an erased subject's older versions hold the same personal data.
+    erased = f"(select erased_key from audit.erasures where source = {_lit(spec.name)})"
+    assignments = ", ".join(f"{_q(c)} = null" for c in erasure.purge)
+    still_set = " or ".join(f"{_q(c)} is not null" for c in erasure.purge)
+    con.execute(
+        f"update raw.{spec.table} set {assignments} "
+        f"where {_q(erasure.key)} in {erased} and ({still_set})"
+    )
+
+
+def _apply_erasures(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    business_date: dt.date,
+    params: dict[str, bytes],
+) -> None:
+    """Withholds quarantined records of erased subjects.
+
+    A source's own reload re-quarantines the records of that day, so every load masks its day
+    by the ids its `keys` hash; the source that carries the erasure flag also masks what any
+    source quarantined earlier, by the fields its erasure block names."""
+    if not spec.keys and not spec.erasure:
+        return
+    if not con.execute("select count(*) from audit.erasures").fetchall()[0][0]:
+        return
+    _mask_quarantine(con, spec.keys.values(), params, spec.name, business_date)
+    if spec.erasure and spec.erasure.quarantine_fields:
+        _mask_quarantine(con, spec.erasure.quarantine_fields, params)
+
+
+def _mask_quarantine(
+    con: duckdb.DuckDBPyConnection,
+    fields: Iterable[str],
+    params: dict[str, bytes],
+    source: str | None = None,
+    business_date: dt.date | None = None,
+) -> None:
+    fields = list(fields)
+    if not fields:
+        return
+    # Ids are compared by their keyed hash: audit.erasures never holds a clear id.
+    # JSON functions raise on the records that are not JSON (withheld or raw CSV lines), and a
+    # CASE around them is not enough once a subquery is involved: give them '{}' instead.
+    record = "case when json_valid(raw_record) then raw_record else '{}' end"
+    matches = " or ".join(
+        _hmac_sql(f"json_extract_string({record}, {_lit('$.' + f)})")
+        + " in (select erased_key from audit.erasures)"
+        for f in fields
+    )
+    scope = ""
+    if source is not None:
+        scope = f"and source = {_lit(source)} and business_date = {_lit(str(business_date))} "
+    con.execute(
+        f"update audit.quarantine set raw_record = {_lit(ERASED_RECORD)} "
+        f"where raw_record is not null {scope}and ({matches})",
+        params,
+    )

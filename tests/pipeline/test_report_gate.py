@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from orchestration.cli import execute
-from tests.landing import order, write_orders, write_products
+from tests.landing import order, write_all_sources, write_orders, write_products
 from tests.test_cli import growth
 
 D1 = dt.date(2026, 3, 1)
@@ -13,6 +13,7 @@ D2 = dt.date(2026, 3, 2)
 
 
 def drop_day(landing, day, refund: float = 0.0) -> None:
+    write_all_sources(landing, day)  # every source drops a folder every day (sources.md)
     write_products(landing, day)
     write_orders(
         landing,

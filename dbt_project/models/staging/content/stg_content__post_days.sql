@@ -1,0 +1,59 @@
+with
+
+source as (
+
+    select * from {{ source('content', 'content_post_daily') }}
+
+),
+
+versions as (
+
+    -- a late report restates the day: the latest folder wins
+    select
+        *,
+        row_number() over (
+            partition by stat_date, platform, post_id
+            order by _business_date desc, _line desc
+        ) as version_rank
+    from source
+
+),
+
+renamed as (
+
+    select
+        ----------  ids
+        {{ surrogate_key(['stat_date', 'platform', 'post_id']) }} as post_day_id,
+        post_id,
+        koc_id,
+        koc_id is null as is_brand_owned,
+
+        ----------  attributes
+        platform,
+        post_type,
+
+        ----------  numerics (the day's increments)
+        coalesce(impressions, 0) as impressions,
+        coalesce(views, 0) as views,
+        avg_watch_ratio,
+        coalesce(likes, 0) as likes,
+        coalesce(comments, 0) as comments,
+        coalesce(shares, 0) as shares,
+        coalesce(saves, 0) as saves,
+        coalesce(link_clicks, 0) as link_clicks,
+        coalesce(positive_comments, 0) as positive_comments,
+        coalesce(negative_comments, 0) as negative_comments,
+
+        ----------  dates
+        publish_time,
+        stat_date,
+
+        ----------  lineage
+        _business_date as last_landed_date
+
+    from versions
+    where version_rank = 1
+
+)
+
+select * from renamed

@@ -1,0 +1,59 @@
+with
+
+source as (
+
+    select * from {{ source('crm_touches', 'crm_touches') }}
+
+),
+
+versions as (
+
+    -- no updated_at: the latest folder's report wins; within one folder the most advanced
+    -- report (the loader already kept one per folder the same way)
+    select
+        *,
+        row_number() over (
+            partition by touch_id
+            order by
+                _business_date desc,
+                clicked_at desc nulls last,
+                opened_at desc nulls last,
+                delivered desc nulls last,
+                _line desc
+        ) as version_rank
+    from source
+
+),
+
+renamed as (
+
+    select
+        ----------  ids
+        touch_id,
+        customer_key,
+        campaign_id,
+
+        ----------  attributes
+        channel,
+        content_type,
+
+        ----------  engagement
+        coalesce(delivered, 0) = 1 as is_delivered,
+        opened_at is not null as is_opened,
+        clicked_at is not null as is_clicked,
+
+        ----------  timestamps (naive Asia/Shanghai local time)
+        sent_at,
+        opened_at,
+        clicked_at,
+        cast(sent_at as date) as sent_date,
+
+        ----------  lineage
+        _business_date as last_landed_date
+
+    from versions
+    where version_rank = 1
+
+)
+
+select * from renamed

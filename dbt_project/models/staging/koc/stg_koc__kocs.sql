@@ -1,0 +1,44 @@
+with
+
+source as (
+
+    select * from {{ source('koc', 'koc_roster') }}
+
+),
+
+latest_snapshot as (
+
+    -- a full roster lands every day: the newest folder is the current roster
+    select *
+    from source
+    where _business_date = (select max(_business_date) from source)
+
+),
+
+renamed as (
+
+    select
+        ----------  ids
+        koc_id,
+
+        ----------  attributes
+        platform,
+        nickname,
+        category,
+        city,
+        cooperation,
+
+        ----------  numerics
+        followers,
+        coalesce(fee_per_post, 0) as fee_per_post,
+        coalesce(commission_rate, 0) as commission_rate,
+
+        ----------  dates
+        joined_date,
+        _business_date as snapshot_date
+
+    from latest_snapshot
+
+)
+
+select * from renamed

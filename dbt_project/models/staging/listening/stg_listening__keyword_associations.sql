@@ -1,0 +1,46 @@
+with
+
+source as (
+
+    select * from {{ source('listening', 'social_listening') }}
+    where report = 'keyword_associations'
+
+),
+
+versions as (
+
+    -- a late report restates the day: the latest folder wins
+    select
+        *,
+        row_number() over (
+            partition by date_day, platform, brand, keyword
+            order by _business_date desc, _line desc
+        ) as version_rank
+    from source
+
+),
+
+renamed as (
+
+    select
+        ----------  ids
+        {{ surrogate_key(['date_day', 'platform', 'brand', 'keyword']) }} as keyword_association_id,
+        platform,
+        brand,
+        keyword,
+
+        ----------  numerics
+        coalesce(co_mentions, 0) as co_mentions,
+
+        ----------  dates
+        date_day,
+
+        ----------  lineage
+        _business_date as last_landed_date
+
+    from versions
+    where version_rank = 1
+
+)
+
+select * from renamed

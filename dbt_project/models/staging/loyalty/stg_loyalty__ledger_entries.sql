@@ -1,0 +1,47 @@
+with
+
+source as (
+
+    select * from {{ source('loyalty', 'loyalty_points') }}
+
+),
+
+versions as (
+
+    -- a ledger entry re-sent in a later folder is the same movement: count it once
+    select
+        *,
+        row_number() over (
+            partition by ledger_id
+            order by _business_date desc, _line desc
+        ) as version_rank
+    from source
+
+),
+
+renamed as (
+
+    select
+        ----------  ids
+        ledger_id,
+        customer_key,
+
+        ----------  attributes
+        reason,
+
+        ----------  numerics
+        points_delta,
+
+        ----------  timestamps (naive Asia/Shanghai local time)
+        occurred_at,
+        cast(occurred_at as date) as occurred_date,
+
+        ----------  lineage
+        _business_date as last_landed_date
+
+    from versions
+    where version_rank = 1
+
+)
+
+select * from renamed

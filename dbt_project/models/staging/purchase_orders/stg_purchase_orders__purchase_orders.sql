@@ -1,0 +1,53 @@
+with
+
+source as (
+
+    select * from {{ source('purchase_orders', 'purchase_orders') }}
+
+),
+
+versions as (
+
+    -- the ERP re-sends the whole order on every change: latest wins
+    select
+        *,
+        row_number() over (
+            partition by po_id
+            order by updated_at desc, _business_date desc, _line desc
+        ) as version_rank
+    from source
+
+),
+
+renamed as (
+
+    select
+        ----------  ids
+        po_id,
+        po_type,
+        supplier_id,
+        sku_id,
+
+        ----------  status
+        status,
+
+        ----------  numerics
+        qty_ordered,
+        coalesce(qty_received, 0) as qty_received,
+        unit_cost,
+
+        ----------  dates and timestamps (naive Asia/Shanghai local time)
+        ordered_at,
+        promised_date,
+        received_at,
+        updated_at,
+
+        ----------  lineage
+        _business_date as last_landed_date
+
+    from versions
+    where version_rank = 1
+
+)
+
+select * from renamed
