@@ -8,8 +8,12 @@ import pyarrow as pa
 from . import config as C
 from .io import DAY, NEVER, dict_array, int_array, mix64, ts_array
 
-COUPONS = (("MJ199-20", 19_900, 2_000), ("MJ299-40", 29_900, 4_000), ("NEW10", 0, 1_000),
-           ("VIP50", 49_900, 5_000))
+COUPONS = (
+    ("MJ199-20", 19_900, 2_000),
+    ("MJ299-40", 29_900, 4_000),
+    ("NEW10", 0, 1_000),
+    ("VIP50", 49_900, 5_000),
+)
 
 # Order lifecycle columns in chronological order (a later one, when it happens, wins).
 LIFE = ("created", "paid", "shipped", "delivered", "cancel", "refund_t")
@@ -22,9 +26,20 @@ def sku_weights(w, i: int) -> np.ndarray:
 
 
 def make_orders(
-    w, rng: np.random.Generator, i: int, store: np.ndarray, person: np.ndarray,
-    has_cid: np.ndarray, anon: np.ndarray, created: np.ndarray, paid: np.ndarray,
-    utm_k: np.ndarray, utm_c: np.ndarray, ch: np.ndarray, cls: np.ndarray, geo: np.ndarray,
+    w,
+    rng: np.random.Generator,
+    i: int,
+    store: np.ndarray,
+    person: np.ndarray,
+    has_cid: np.ndarray,
+    anon: np.ndarray,
+    created: np.ndarray,
+    paid: np.ndarray,
+    utm_k: np.ndarray,
+    utm_c: np.ndarray,
+    ch: np.ndarray,
+    cls: np.ndarray,
+    geo: np.ndarray,
 ) -> np.ndarray:
     """Creates orders and plans their lifecycle; returns their global sequence numbers.
 
@@ -51,8 +66,9 @@ def make_orders(
     sub = np.bincount(it_order, weights=gross - it_disc, minlength=n).astype(np.int64)
     line_disc = np.bincount(it_order, weights=it_disc, minlength=n).astype(np.int64)
     gross_o = np.bincount(it_order, weights=gross, minlength=n).astype(np.int64)
-    coupon = np.where(rng.random(n) < (0.5 if w.promo_discount(i) else 0.25),
-                      rng.integers(0, len(COUPONS), n), -1)
+    coupon = np.where(
+        rng.random(n) < (0.5 if w.promo_discount(i) else 0.25), rng.integers(0, len(COUPONS), n), -1
+    )
     thr = np.array([c[1] for c in COUPONS])
     val = np.array([c[2] for c in COUPONS])
     coupon = np.where((coupon >= 0) & (sub >= thr[np.maximum(coupon, 0)]), coupon, -1)
@@ -66,7 +82,7 @@ def make_orders(
     cancel = np.where(is_paid, NEVER, created + rng.integers(1800, 26 * 3600, n))
     r = rng.random(n)
     pre_refund = is_paid & (r < 0.02)
-    gap = (rng.lognormal(np.log(16 * 3600), 0.6, n) * np.where(store == 1, 0.6, 1.0))
+    gap = rng.lognormal(np.log(16 * 3600), 0.6, n) * np.where(store == 1, 0.6, 1.0)
     shipped = np.where(is_paid & ~pre_refund, paid + gap.astype(np.int64) + 600, NEVER)
     exception = (shipped < NEVER) & (rng.random(n) < 0.015)
     delivered = np.where(
@@ -92,34 +108,70 @@ def make_orders(
         wh = np.where(extra, region + 4, wh)
     carrier = np.where(store == 1, 1, rng.choice([0, 2, 3, 4], n, p=[0.35, 0.3, 0.25, 0.1]))
     ship_created = np.where(
-        shipped < NEVER, paid + ((shipped - paid) * rng.uniform(0.1, 0.5, n)).astype(np.int64),
-        NEVER)
+        shipped < NEVER,
+        paid + ((shipped - paid) * rng.uniform(0.1, 0.5, n)).astype(np.int64),
+        NEVER,
+    )
     promised_days = np.where((carrier <= 1), 2, 3)
-    end = np.max(np.stack([created, np.where(paid < NEVER, paid, 0),
-                           np.where(shipped < NEVER, shipped, 0),
-                           np.where(delivered < NEVER, delivered, 0),
-                           np.where(cancel < NEVER, cancel, 0),
-                           np.where(refund_t < NEVER, refund_t, 0)]), axis=0)
-    w.batches.append({
-        "seq": seq, "store": store.astype(np.int8), "person": person.astype(np.int64),
-        "has_cid": has_cid, "anon": anon.astype(np.uint64), "utm_k": utm_k.astype(np.int16),
-        "utm_c": utm_c.astype(np.int32), "created": created, "paid": paid,
-        "shipped": shipped, "delivered": delivered, "cancel": cancel, "refund_t": refund_t,
-        "refund_c": refund_c.astype(np.int64), "refund_kind": refund_kind,
-        "paid_c": paid_c, "disc_c": disc, "ship_c": ship, "coupon": coupon.astype(np.int8),
-        "geo": geo.astype(np.int16), "wh": wh.astype(np.int8), "carrier": carrier.astype(np.int8),
-        "exception": exception, "ship_created": ship_created, "promised_days": promised_days,
-        "ch": ch.astype(np.int8), "cls": cls.astype(np.int8),
-        "off": off, "it_sku": it_sku.astype(np.int32), "it_qty": it_qty.astype(np.int32),
-        "it_price": it_price, "it_disc": it_disc,
-        "ld_paid": np.full(n, NEVER, np.int64), "ld_ref": np.zeros(n, np.int64),
-        "end": int(end.max()),
-    })
+    end = np.max(
+        np.stack(
+            [
+                created,
+                np.where(paid < NEVER, paid, 0),
+                np.where(shipped < NEVER, shipped, 0),
+                np.where(delivered < NEVER, delivered, 0),
+                np.where(cancel < NEVER, cancel, 0),
+                np.where(refund_t < NEVER, refund_t, 0),
+            ]
+        ),
+        axis=0,
+    )
+    w.batches.append(
+        {
+            "seq": seq,
+            "store": store.astype(np.int8),
+            "person": person.astype(np.int64),
+            "has_cid": has_cid,
+            "anon": anon.astype(np.uint64),
+            "utm_k": utm_k.astype(np.int16),
+            "utm_c": utm_c.astype(np.int32),
+            "created": created,
+            "paid": paid,
+            "shipped": shipped,
+            "delivered": delivered,
+            "cancel": cancel,
+            "refund_t": refund_t,
+            "refund_c": refund_c.astype(np.int64),
+            "refund_kind": refund_kind,
+            "paid_c": paid_c,
+            "disc_c": disc,
+            "ship_c": ship,
+            "coupon": coupon.astype(np.int8),
+            "geo": geo.astype(np.int16),
+            "wh": wh.astype(np.int8),
+            "carrier": carrier.astype(np.int8),
+            "exception": exception,
+            "ship_created": ship_created,
+            "promised_days": promised_days,
+            "ch": ch.astype(np.int8),
+            "cls": cls.astype(np.int8),
+            "off": off,
+            "it_sku": it_sku.astype(np.int32),
+            "it_qty": it_qty.astype(np.int32),
+            "it_price": it_price,
+            "it_disc": it_disc,
+            "ld_paid": np.full(n, NEVER, np.int64),
+            "ld_ref": np.zeros(n, np.int64),
+            "end": int(end.max()),
+        }
+    )
     return seq
 
 
 def _take(b: dict, idx: np.ndarray) -> dict:
-    return {k: v[idx] for k, v in b.items() if isinstance(v, np.ndarray) and len(v) == len(b["seq"])}
+    return {
+        k: v[idx] for k, v in b.items() if isinstance(v, np.ndarray) and len(v) == len(b["seq"])
+    }
 
 
 def _items(b: dict, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -158,6 +210,7 @@ def emit_orders(w, i: int, rng: np.random.Generator, loaded: bool) -> dict:
     shipped_units = np.zeros((w.n_wh, len(w.sku_ids)), np.int64)
     reserved = np.zeros((w.n_wh, len(w.sku_ids)), np.int64)
     delivered_today: list[tuple[np.ndarray, np.ndarray]] = []
+    paid_today: list[tuple[np.ndarray, ...]] = []
     for b in w.batches:
         any_today = np.zeros(len(b["seq"]), bool)
         for col in LIFE:
@@ -169,10 +222,18 @@ def emit_orders(w, i: int, rng: np.random.Generator, loaded: bool) -> dict:
             paid_now = s["paid"] < t1
             refund_now = np.where(s["refund_t"] < t1, s["refund_c"], 0)
             off, pos = _items(b, idx)
-            order_parts.append({
-                **s, "status": status, "upd": upd, "paid_now": paid_now,
-                "refund_now": refund_now, "it_off": off, "it_pos": pos, "batch": b,
-            })
+            order_parts.append(
+                {
+                    **s,
+                    "status": status,
+                    "upd": upd,
+                    "paid_now": paid_now,
+                    "refund_now": refund_now,
+                    "it_off": off,
+                    "it_pos": pos,
+                    "batch": b,
+                }
+            )
             if loaded:
                 b["ld_paid"][idx] = np.where(paid_now, s["paid"], b["ld_paid"][idx])
                 b["ld_ref"][idx] = refund_now
@@ -180,8 +241,9 @@ def emit_orders(w, i: int, rng: np.random.Generator, loaded: bool) -> dict:
                 np.minimum.at(w.P.first_paid, s["person"][cm], s["paid"][cm])
         # Shipments: created, in transit, exception, delivered, returned.
         exc_t = np.where(b["exception"], b["shipped"] + DAY, NEVER)
-        ret_t = np.where((b["refund_kind"] == 5) & (b["delivered"] < b["refund_t"]),
-                         b["refund_t"], NEVER)
+        ret_t = np.where(
+            (b["refund_kind"] == 5) & (b["delivered"] < b["refund_t"]), b["refund_t"], NEVER
+        )
         st = (b["ship_created"], b["shipped"], exc_t, b["delivered"], ret_t)
         sm = np.zeros(len(b["seq"]), bool)
         for col in st:
@@ -194,14 +256,20 @@ def emit_orders(w, i: int, rng: np.random.Generator, loaded: bool) -> dict:
                 m = col[sidx] < t1
                 status[m] = code
                 upd[m] = col[sidx][m]
-            ship_parts.append({
-                "seq": b["seq"][sidx], "store": b["store"][sidx], "wh": b["wh"][sidx],
-                "carrier": b["carrier"][sidx], "created": b["ship_created"][sidx],
-                "shipped": np.where(b["shipped"][sidx] < t1, b["shipped"][sidx], NEVER),
-                "promised": (b["paid"][sidx] // DAY + b["promised_days"][sidx]) * DAY,
-                "delivered": np.where(b["delivered"][sidx] < t1, b["delivered"][sidx], NEVER),
-                "status": status, "upd": upd,
-            })
+            ship_parts.append(
+                {
+                    "seq": b["seq"][sidx],
+                    "store": b["store"][sidx],
+                    "wh": b["wh"][sidx],
+                    "carrier": b["carrier"][sidx],
+                    "created": b["ship_created"][sidx],
+                    "shipped": np.where(b["shipped"][sidx] < t1, b["shipped"][sidx], NEVER),
+                    "promised": (b["paid"][sidx] // DAY + b["promised_days"][sidx]) * DAY,
+                    "delivered": np.where(b["delivered"][sidx] < t1, b["delivered"][sidx], NEVER),
+                    "status": status,
+                    "upd": upd,
+                }
+            )
         # Stock: units leave on shipment; paid-but-unshipped units are reserved.
         sh = np.nonzero((b["shipped"] >= t0) & (b["shipped"] < t1))[0]
         if len(sh):
@@ -213,11 +281,20 @@ def emit_orders(w, i: int, rng: np.random.Generator, loaded: bool) -> dict:
             _, pos = _items(b, res)
             wh = np.repeat(b["wh"][res], b["off"][res + 1] - b["off"][res])
             np.add.at(reserved, (wh, b["it_sku"][pos]), b["it_qty"][pos])
+        pt = np.nonzero((b["paid"] >= t0) & (b["paid"] < t1))[0]
+        if len(pt):
+            paid_today.append((b["person"][pt], b["paid"][pt], b["paid_c"][pt], b["has_cid"][pt]))
         dl = np.nonzero((b["delivered"] >= t0) & (b["delivered"] < t1))[0]
         if len(dl):
             delivered_today.append((b["person"][dl], b["delivered"][dl]))
-    return {"orders": order_parts, "shipments": ship_parts, "shipped_units": shipped_units,
-            "reserved": reserved, "delivered": delivered_today}
+    return {
+        "orders": order_parts,
+        "shipments": ship_parts,
+        "shipped_units": shipped_units,
+        "reserved": reserved,
+        "delivered": delivered_today,
+        "paid": paid_today,
+    }
 
 
 def finalize_batches(w, t_now: int, force: bool = False) -> None:
@@ -239,10 +316,10 @@ def finalize_batches(w, t_now: int, force: bool = False) -> None:
         store = b["store"][m][inwin]
         ch = b["ch"][m][inwin]
         cls = b["cls"][m][inwin]
-        for s, st, c, k in zip(seq.tolist(), store.tolist(), ch.tolist(), cls.tolist(),
-                               strict=True):
-            tr["by_order"][f"{C.STORE_PREFIX[st]}{s:012d}"] = (C.CHANNELS[c],
-                                                               C.TRAFFIC_CLASSES[k])
+        for s, st, c, k in zip(
+            seq.tolist(), store.tolist(), ch.tolist(), cls.tolist(), strict=True
+        ):
+            tr["by_order"][f"{C.STORE_PREFIX[st]}{s:012d}"] = (C.CHANNELS[c], C.TRAFFIC_CLASSES[k])
     w.batches = keep
 
 
@@ -250,10 +327,29 @@ def finalize_batches(w, t_now: int, force: bool = False) -> None:
 def orders_table(w, parts: list[dict]) -> pa.Table | None:
     if not parts:
         return None
-    cat = {k: np.concatenate([p[k] for p in parts]) for k in (
-        "seq", "store", "person", "has_cid", "anon", "utm_k", "utm_c", "created", "paid",
-        "status", "upd", "paid_now", "refund_now", "paid_c", "disc_c", "ship_c", "coupon",
-        "geo")}
+    cat = {
+        k: np.concatenate([p[k] for p in parts])
+        for k in (
+            "seq",
+            "store",
+            "person",
+            "has_cid",
+            "anon",
+            "utm_k",
+            "utm_c",
+            "created",
+            "paid",
+            "status",
+            "upd",
+            "paid_now",
+            "refund_now",
+            "paid_c",
+            "disc_c",
+            "ship_c",
+            "coupon",
+            "geo",
+        )
+    }
     # Items: list<struct> built from per-part offsets.
     offs, skus, qtys, prices, discs = [], [], [], [], []
     base = 0
@@ -267,36 +363,45 @@ def orders_table(w, parts: list[dict]) -> pa.Table | None:
         discs.append(b["it_disc"][p["it_pos"]])
     off = np.concatenate([*offs, [base]]).astype(np.int32)
     items = pa.StructArray.from_arrays(
-        [pa.array(w.sku_id_arr[np.concatenate(skus)]), pa.array(np.concatenate(qtys)),
-         pa.array(np.concatenate(prices)), pa.array(np.concatenate(discs))],
+        [
+            pa.array(w.sku_id_arr[np.concatenate(skus)]),
+            pa.array(np.concatenate(qtys)),
+            pa.array(np.concatenate(prices)),
+            pa.array(np.concatenate(discs)),
+        ],
         names=["sku_id", "qty", "unit_price", "discount"],
     )
     items = pa.ListArray.from_arrays(pa.array(off), items)
     paid_now = cat["paid_now"]
     owned = cat["store"] >= 4
     cid_null = ~cat["has_cid"] | (cat["person"] < 0)
-    utm_k = np.where(owned, cat["utm_k"], -1)
-    return pa.table({
-        "seq": cat["seq"], "store": dict_array(cat["store"], C.STORES),
-        "prefix": dict_array(cat["store"], C.STORE_PREFIX),
-        "cid": int_array(cat["person"], cid_null),
-        "bref": pa.array(mix64(cat["person"] * 8 + cat["store"], 21), mask=owned),
-        "bref2": pa.array(mix64(cat["person"] * 8 + cat["store"], 22), mask=owned),
-        "anon": pa.array(cat["anon"], mask=~owned),
-        "created": ts_array(cat["created"]),
-        "paid": ts_array(np.where(paid_now, cat["paid"], NEVER)),
-        "upd": ts_array(cat["upd"]), "status": dict_array(cat["status"], C.ORDER_STATUS),
-        "items": items,
-        "ship_c": cat["ship_c"],
-        "disc_c": cat["disc_c"], "paid_c": np.where(paid_now, cat["paid_c"], 0),
-        "refund_c": cat["refund_now"],
-        "coupon": dict_array(cat["coupon"], [c[0] for c in COUPONS]),
-        "province": dict_array(cat["geo"], [g[0] for g in C.GEO]),
-        "city": dict_array(cat["geo"], [g[1] for g in C.GEO]),
-        "utm_source": dict_array(np.where(utm_k >= 0, utm_k, -1), [t[0] for t in C.TOUCHES]),
-        "utm_medium": dict_array(np.where(utm_k >= 0, utm_k, -1), [t[1] for t in C.TOUCHES]),
-        "utm_campaign": dict_array(np.where(owned, cat["utm_c"], -1), w.camp_names),
-    })
+    utm_k = np.where(owned & (cat["utm_k"] > 0), cat["utm_k"], -1)
+    return pa.table(
+        {
+            "seq": cat["seq"],
+            "store": dict_array(cat["store"], C.STORES),
+            "prefix": dict_array(cat["store"], C.STORE_PREFIX),
+            "cid": int_array(cat["person"], cid_null),
+            "bref": pa.array(mix64(cat["person"] * 8 + cat["store"], 21), mask=owned),
+            "bref2": pa.array(mix64(cat["person"] * 8 + cat["store"], 22), mask=owned),
+            "anon": pa.array(cat["anon"], mask=~owned),
+            "created": ts_array(cat["created"]),
+            "paid": ts_array(np.where(paid_now, cat["paid"], NEVER)),
+            "upd": ts_array(cat["upd"]),
+            "status": dict_array(cat["status"], C.ORDER_STATUS),
+            "items": items,
+            "ship_c": cat["ship_c"],
+            "disc_c": cat["disc_c"],
+            "paid_c": np.where(paid_now, cat["paid_c"], 0),
+            "refund_c": cat["refund_now"],
+            "coupon": dict_array(cat["coupon"], [c[0] for c in COUPONS]),
+            "province": dict_array(cat["geo"], [g[0] for g in C.GEO]),
+            "city": dict_array(cat["geo"], [g[1] for g in C.GEO]),
+            "utm_source": dict_array(np.where(utm_k >= 0, utm_k, -1), [t[0] for t in C.TOUCHES]),
+            "utm_medium": dict_array(np.where(utm_k >= 0, utm_k, -1), [t[1] for t in C.TOUCHES]),
+            "utm_campaign": dict_array(np.where(utm_k > 0, cat["utm_c"], -1), w.camp_names),
+        }
+    )
 
 
 ORDERS_SQL = """
@@ -306,7 +411,7 @@ SELECT prefix || lpad(seq::VARCHAR, 12, '0') AS order_id, store,
   strftime(created, '%Y-%m-%dT%H:%M:%S+08:00') AS created_at,
   strftime(paid, '%Y-%m-%dT%H:%M:%S+08:00') AS paid_at,
   strftime(upd, '%Y-%m-%dT%H:%M:%S+08:00') AS updated_at, status,
-  list_transform(items, x -> {'sku_id': x.sku_id, 'qty': x.qty,
+  list_transform(items, lambda x: {'sku_id': x.sku_id, 'qty': x.qty,
      'unit_price': (x.unit_price / 100)::DECIMAL(12, 2),
      'discount': (x.discount / 100)::DECIMAL(12, 2)}) AS items,
   (ship_c / 100)::DECIMAL(12, 2) AS shipping_fee, (disc_c / 100)::DECIMAL(12, 2) AS discount_total,
@@ -334,14 +439,20 @@ def shipments_table(w, parts: list[dict]) -> pa.Table | None:
     if not parts:
         return None
     cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    return pa.table({
-        "seq": cat["seq"], "prefix": dict_array(cat["store"], C.STORE_PREFIX),
-        "warehouse_id": dict_array(cat["wh"], w.wh_ids),
-        "carrier": dict_array(cat["carrier"], C.CARRIERS),
-        "created": ts_array(cat["created"]), "shipped": ts_array(cat["shipped"]),
-        "promised": ts_array(cat["promised"]), "delivered": ts_array(cat["delivered"]),
-        "status": dict_array(cat["status"], C.SHIPMENT_STATUS), "upd": ts_array(cat["upd"]),
-    })
+    return pa.table(
+        {
+            "seq": cat["seq"],
+            "prefix": dict_array(cat["store"], C.STORE_PREFIX),
+            "warehouse_id": dict_array(cat["wh"], w.wh_ids),
+            "carrier": dict_array(cat["carrier"], C.CARRIERS),
+            "created": ts_array(cat["created"]),
+            "shipped": ts_array(cat["shipped"]),
+            "promised": ts_array(cat["promised"]),
+            "delivered": ts_array(cat["delivered"]),
+            "status": dict_array(cat["status"], C.SHIPMENT_STATUS),
+            "upd": ts_array(cat["upd"]),
+        }
+    )
 
 
 # ------------------------------------------------------------------------ stock and supply
@@ -364,13 +475,15 @@ def init_supply(w) -> None:
     if len(wh):
         sup = w.sku_supplier[sku]
         lead = w.sup_lead[sup]
-        ordered = w.t_start - rng.integers(1, lead + 1) * DAY + rng.integers(32_400, 64_800,
-                                                                             len(wh))
+        ordered = (
+            w.t_start - rng.integers(1, lead + 1) * DAY + rng.integers(32_400, 64_800, len(wh))
+        )
         _new_pos(w, rng, wh, sku, ordered)
 
 
-def _new_pos(w, rng: np.random.Generator, wh: np.ndarray, sku: np.ndarray,
-             ordered: np.ndarray) -> None:
+def _new_pos(
+    w, rng: np.random.Generator, wh: np.ndarray, sku: np.ndarray, ordered: np.ndarray
+) -> None:
     n = len(wh)
     sup = w.sku_supplier[sku].copy()
     backup = w.sup_backup[sup]
@@ -385,25 +498,38 @@ def _new_pos(w, rng: np.random.Generator, wh: np.ndarray, sku: np.ndarray,
     first_t = ordered + actual.astype(np.int64) * DAY + rng.integers(-3600, 3600, n)
     first_q = np.where(partial, np.round(qty * rng.uniform(0.5, 0.9, n)), qty).astype(np.int64)
     final_t = np.where(partial, first_t + rng.integers(2, 8, n) * DAY, first_t)
-    final_q = np.where(rng.random(n) < 0.1, np.round(qty * rng.uniform(0.9, 0.99, n)),
-                       qty).astype(np.int64)
+    final_q = np.where(rng.random(n) < 0.1, np.round(qty * rng.uniform(0.9, 0.99, n)), qty).astype(
+        np.int64
+    )
     cancel_t = np.where(cancel, ordered + rng.integers(1, 5, n) * DAY, NEVER)
     first_t = np.where(cancel, NEVER, first_t)
     final_t = np.where(cancel, NEVER, np.where(partial, final_t, NEVER))
     seq = np.arange(w.po_seq, w.po_seq + n)
     w.po_seq += n
-    w.po_batches.append({
-        "seq": seq, "wh": wh, "sku": sku, "sup": sup,
-        "type": w.sup_production[sup].astype(np.int8), "ordered": ordered,
-        "promised": (ordered // DAY + lead) * DAY, "qty": qty,
-        "cost": (w.sku_cost[sku] * rng.uniform(0.95, 1.05, n)).astype(np.int64),
-        "first_t": first_t, "first_q": first_q, "final_t": final_t, "final_q": final_q,
-        "cancel_t": cancel_t, "partial": partial,
-    })
+    w.po_batches.append(
+        {
+            "seq": seq,
+            "wh": wh,
+            "sku": sku,
+            "sup": sup,
+            "type": w.sup_production[sup].astype(np.int8),
+            "ordered": ordered,
+            "promised": (ordered // DAY + lead) * DAY,
+            "qty": qty,
+            "cost": (w.sku_cost[sku] * rng.uniform(0.95, 1.05, n)).astype(np.int64),
+            "first_t": first_t,
+            "first_q": first_q,
+            "final_t": final_t,
+            "final_q": final_q,
+            "cancel_t": cancel_t,
+            "partial": partial,
+        }
+    )
 
 
-def step_supply(w, i: int, rng: np.random.Generator, shipped_units: np.ndarray,
-                reserved: np.ndarray) -> dict:
+def step_supply(
+    w, i: int, rng: np.random.Generator, shipped_units: np.ndarray, reserved: np.ndarray
+) -> dict:
     t0 = w.t_start + i * DAY
     t1 = t0 + DAY
     received = np.zeros_like(w.on_hand)
@@ -419,7 +545,8 @@ def step_supply(w, i: int, rng: np.random.Generator, shipped_units: np.ndarray,
         m2 = (b["final_t"] >= t0) & (b["final_t"] < t1)
         np.add.at(received, (b["wh"][m2], b["sku"][m2]), b["final_q"][m2] - b["first_q"][m2])
         got = np.where(b["first_t"] < t1, q1, 0) + np.where(
-            b["final_t"] < t1, b["final_q"] - b["first_q"], 0)
+            b["final_t"] < t1, b["final_q"] - b["first_q"], 0
+        )
         open_ = (b["cancel_t"] >= t1) & ~((b["first_t"] < t1) & one_shot) & ~(b["final_t"] < t1)
         np.add.at(in_transit, (b["wh"][open_], b["sku"][open_]), (b["qty"] - got)[open_])
         ev = np.zeros(len(b["seq"]), bool)
@@ -443,9 +570,13 @@ def step_supply(w, i: int, rng: np.random.Generator, shipped_units: np.ndarray,
             c = b["cancel_t"][idx] < t1
             status[c] = 3
             upd[c] = b["cancel_t"][idx][c]
-            rows.append({k: b[k][idx] for k in ("seq", "type", "sup", "sku", "ordered",
-                                                 "promised", "qty", "cost")}
-                        | {"received_at": rec_at, "got": got[idx], "status": status, "upd": upd})
+            rows.append(
+                {
+                    k: b[k][idx]
+                    for k in ("seq", "type", "sup", "sku", "ordered", "promised", "qty", "cost")
+                }
+                | {"received_at": rec_at, "got": got[idx], "status": status, "upd": upd}
+            )
         if np.any(open_) or np.any(b["cancel_t"][b["cancel_t"] < NEVER] >= t0):
             keep.append(b)
     w.po_batches = keep
@@ -459,10 +590,14 @@ def step_supply(w, i: int, rng: np.random.Generator, shipped_units: np.ndarray,
     if len(wh):
         _new_pos(w, rng, wh, sku, t0 + rng.integers(32_400, 64_800, len(wh)))
         b = w.po_batches[-1]
-        rows.append({k: b[k] for k in ("seq", "type", "sup", "sku", "ordered", "promised",
-                                       "qty", "cost")}
-                    | {"received_at": np.full(len(wh), NEVER, np.int64),
-                       "got": np.zeros(len(wh), np.int64),
-                       "status": np.zeros(len(wh), np.int8), "upd": b["ordered"].copy()})
+        rows.append(
+            {k: b[k] for k in ("seq", "type", "sup", "sku", "ordered", "promised", "qty", "cost")}
+            | {
+                "received_at": np.full(len(wh), NEVER, np.int64),
+                "got": np.zeros(len(wh), np.int64),
+                "status": np.zeros(len(wh), np.int8),
+                "upd": b["ordered"].copy(),
+            }
+        )
         np.add.at(in_transit, (wh, sku), b["qty"])
     return {"in_transit": in_transit, "reserved": reserved, "po_rows": rows}

@@ -21,12 +21,13 @@ DAY = 86_400
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
-_G = np.uint64(0x9E3779B97F4A7C15)
 
 
 def mix64(x: np.ndarray | int, salt: int = 0) -> np.ndarray:
     """splitmix64 finaliser: stable pseudo-random ids (device fingerprints, hashes) from ints."""
-    a = np.asarray(x).astype(np.uint64) + np.uint64(salt) * _G + _G
+    a = np.asarray(x).astype(np.uint64) + np.uint64(
+        (salt * 0x9E3779B97F4A7C15 + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    )
     a ^= a >> np.uint64(30)
     a *= _M1
     a ^= a >> np.uint64(27)
@@ -36,7 +37,7 @@ def mix64(x: np.ndarray | int, salt: int = 0) -> np.ndarray:
 
 
 def ts_array(t: np.ndarray) -> pa.Array:
-    """int64 local seconds -> arrow timestamp[s] (naive, meaning Asia/Shanghai); NAT/NEVER -> null."""
+    """int64 local seconds -> naive arrow timestamp[s] (Asia/Shanghai); NAT/NEVER -> null."""
     t = np.asarray(t, dtype=np.int64)
     null = (t == NAT) | (t == NEVER)
     return pa.array(np.where(null, 0, t).astype("datetime64[s]"), mask=null)
@@ -59,14 +60,17 @@ def connect() -> duckdb.DuckDBPyConnection:
     # Insertion order must be kept for byte-identical output across runs.
     con.sql("SET preserve_insertion_order=true")
     con.sql("SET threads=2")
+    con.sql("SET memory_limit='384MB'")
     return con
 
 
 def _gzip_file(src: Path, dst: Path, level: int) -> None:
     # mtime=0 and an empty name in the header keep the archive byte-identical across runs.
-    with open(src, "rb") as f, open(dst, "wb") as raw, gzip.GzipFile(
-        filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=level
-    ) as g:
+    with (
+        open(src, "rb") as f,
+        open(dst, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=level) as g,
+    ):
         shutil.copyfileobj(f, g, 16 << 20)
     src.unlink()
 
@@ -103,14 +107,17 @@ class GzipPool:
 
 
 def copy_jsonl(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> None:
-    con.sql(f"COPY ({sql}) TO '{path}' (FORMAT json)")
+    con.sql(f"COPY ({sql}) TO '{path}' (FORMAT json, COMPRESSION 'uncompressed')")
 
 
 def write_jsonl_gz(
-    con: duckdb.DuckDBPyConnection, sql: str, path: Path, level: int = 6,
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    path: Path,
+    level: int = 6,
     pool: GzipPool | None = None,
 ) -> None:
-    tmp = path.with_name("." + path.name + ".tmp")
+    tmp = path.with_name("." + path.name.replace(".gz", "") + ".part")
     copy_jsonl(con, sql, tmp)
     if pool is None:
         _gzip_file(tmp, path, level)
@@ -123,7 +130,10 @@ def write_csv(con: duckdb.DuckDBPyConnection, sql: str, path: Path) -> None:
 
 
 def write_csv_rows(
-    path: Path, header: Sequence[str], rows: Sequence[Sequence[object]], encoding: str = "utf-8",
+    path: Path,
+    header: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    encoding: str = "utf-8",
     bom: bool = False,
 ) -> None:
     """Small files whose encoding DuckDB cannot produce (BOM, GBK)."""

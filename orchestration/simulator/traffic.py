@@ -16,9 +16,17 @@ AD_PLATFORM = (1, 1, 0)  # qianchuan and juguang land on H5, tencent on the mini
 CONTENT_PLATFORM = np.array([1, 1, 0, 1])
 
 SESSION_FIELDS: dict[str, tuple[str, int]] = {
-    "person": ("int64", -1), "kind": ("int16", 0), "camp": ("int32", -1), "post": ("int32", -1),
-    "referrer": ("int64", -1), "platform": ("int8", 0), "start": ("int64", 0),
-    "bounce": ("bool", 0), "force": ("bool", 0), "conv": ("float64", 0.0), "geo": ("int16", 0),
+    "person": ("int64", -1),
+    "kind": ("int16", 0),
+    "camp": ("int32", -1),
+    "post": ("int32", -1),
+    "referrer": ("int64", -1),
+    "platform": ("int8", 0),
+    "start": ("int64", 0),
+    "bounce": ("bool", 0),
+    "force": ("bool", 0),
+    "conv": ("float64", 0.0),
+    "geo": ("int16", 0),
 }
 
 
@@ -53,8 +61,9 @@ def eligible_customers(w) -> np.ndarray:
     return np.nonzero((P.reg_t[:n] != NAT) & ~P.deleted[:n])[0]
 
 
-def assign_persona(w, rng: np.random.Generator, s: dict, i: int, p_reg: float,
-                   p_new: float) -> None:
+def assign_persona(
+    w, rng: np.random.Generator, s: dict, i: int, p_reg: float, p_new: float
+) -> None:
     """Who is behind a campaign visit: a known customer, a new trackable prospect, or a
     one-visit stranger (person -1, materialised only if they convert or leave a lead)."""
     n = len(s["start"])
@@ -69,9 +78,14 @@ def assign_persona(w, rng: np.random.Generator, s: dict, i: int, p_reg: float,
     k = int(new.sum())
     if k:
         s["person"][new] = w.P.add(
-            k, born=i, home=s["platform"][new], geo=rng.choice(len(C.GEO), k, p=w.geo_p),
-            gender=rng.choice(3, k, p=[0.75, 0.2, 0.05]), byear=rng.integers(1968, 2007, k),
-            ret_p=rng.uniform(0.05, 0.3, k), mkt_pref=rng.beta(2, 2, k),
+            k,
+            born=i,
+            home=s["platform"][new],
+            geo=rng.choice(len(C.GEO), k, p=w.geo_p),
+            gender=rng.choice(3, k, p=[0.75, 0.2, 0.05]),
+            byear=rng.integers(1968, 2007, k),
+            ret_p=rng.uniform(0.05, 0.3, k),
+            mkt_pref=rng.beta(2, 2, k),
             mkt_store=rng.choice(4, k, p=[0.45, 0.25, 0.12, 0.18]),
             cycle=np.exp(rng.normal(np.log(C.REPURCHASE_MEDIAN_DAYS), C.REPURCHASE_SIGMA, k)),
         )
@@ -92,21 +106,39 @@ def run_ads(w, i: int, rng: np.random.Generator) -> dict:
         spend = budget * F**0.8 * rng.lognormal(0, 0.12, nc)
         spend_c = np.round(spend * 100).astype(np.int64)
         # Diminishing returns: each extra yuan buys fewer impressions.
-        imps = (spend / w.ad_cpm[p] * 1000 * (spend / budget) ** -0.15
-                * rng.lognormal(0, 0.05, nc)).astype(np.int64)
+        imps = (
+            spend / w.ad_cpm[p] * 1000 * (spend / budget) ** -0.15 * rng.lognormal(0, 0.05, nc)
+        ).astype(np.int64)
         clicks = rng.binomial(imps, np.minimum(w.ad_ctr[p] * rng.lognormal(0, 0.1, nc), 0.5))
         visits = rng.binomial(clicks, 0.72)
         n = int(visits.sum())
         plat = np.full(n, AD_PLATFORM[p], np.int8)
         if p == 0:
             plat[rng.random(n) < 0.3] = 2
-        sess.append(sessions(n, kind=1 + p, camp=np.repeat(w.ad_camp[p], visits),
-                             platform=plat, start=t0 + w.intraday(rng, n), conv=CONV["paid"]))
+        sess.append(
+            sessions(
+                n,
+                kind=1 + p,
+                camp=np.repeat(w.ad_camp[p], visits),
+                platform=plat,
+                start=t0 + w.intraday(rng, n),
+                conv=CONV["paid"],
+            )
+        )
         claim_o = rng.binomial(clicks, 0.012 if p == 0 else 0.0)
         claim_v = np.round(claim_o * rng.uniform(150, 230, nc) * 100).astype(np.int64)
         eng = rng.binomial(imps, 0.025)
-        rows.append({"camp": w.ad_camp[p], "spend_c": spend_c, "imps": imps, "clicks": clicks,
-                     "claim_o": claim_o, "claim_v": claim_v, "eng": eng})
+        rows.append(
+            {
+                "camp": w.ad_camp[p],
+                "spend_c": spend_c,
+                "imps": imps,
+                "clicks": clicks,
+                "claim_o": claim_o,
+                "claim_v": claim_v,
+                "eng": eng,
+            }
+        )
         w.cum_impressions += float(imps.sum())
     s = concat(sess)
     assign_persona(w, rng, s, i, 0.12, 0.10)
@@ -129,8 +161,11 @@ def publish_posts(w, i: int, rng: np.random.Generator) -> None:
         return
     ptype = np.select(
         [platform == 0, platform == 1, platform == 2],
-        [np.where(rng.random(n) < 0.8, 0, 2), np.where(rng.random(n) < 0.7, 1, 0),
-         np.where(rng.random(n) < 0.7, 0, 2)],
+        [
+            np.where(rng.random(n) < 0.8, 0, 2),
+            np.where(rng.random(n) < 0.7, 1, 0),
+            np.where(rng.random(n) < 0.7, 0, 2),
+        ],
         np.where(rng.random(n) < 0.5, 3, 0),
     ).astype(np.int8)
     followers = np.where(koc >= 0, w.koc_followers0[np.maximum(koc, 0)], 60_000 * w.V**0.5)
@@ -176,12 +211,26 @@ def run_content(w, i: int, rng: np.random.Generator) -> dict:
     pos = rng.binomial(comments, a["pos"][idx])
     neg = rng.binomial(comments - pos, 0.35)
     video = (ptype == 0) | (ptype == 2)
-    watch = np.where(video, np.clip(a["watch"][idx] + rng.normal(0, 0.03, len(idx)), 0.02, 0.98),
-                     np.nan)
-    rows = {"post": idx, "platform": a["platform"][idx], "koc": a["koc"][idx], "ptype": ptype,
-            "publish_t": a["publish_t"][idx], "imps": imps, "views": views, "watch": watch,
-            "likes": likes, "comments": comments, "shares": shares, "saves": saves,
-            "clicks": clicks, "pos": pos, "neg": neg}
+    watch = np.where(
+        video, np.clip(a["watch"][idx] + rng.normal(0, 0.03, len(idx)), 0.02, 0.98), np.nan
+    )
+    rows = {
+        "post": idx,
+        "platform": a["platform"][idx],
+        "koc": a["koc"][idx],
+        "ptype": ptype,
+        "publish_t": a["publish_t"][idx],
+        "imps": imps,
+        "views": views,
+        "watch": watch,
+        "likes": likes,
+        "comments": comments,
+        "shares": shares,
+        "saves": saves,
+        "clicks": clicks,
+        "pos": pos,
+        "neg": neg,
+    }
     visits = rng.binomial(clicks, 0.8)
     n = int(visits.sum())
     post = np.repeat(idx, visits)
@@ -193,9 +242,15 @@ def run_content(w, i: int, rng: np.random.Generator) -> dict:
     fit = np.where(koc >= 0, w.koc_fit[np.maximum(koc, 0)], 1.0)
     plat = CONTENT_PLATFORM[pf].astype(np.int8)
     plat[(pf == 0) & (rng.random(n) < 0.3)] = 2
-    s = sessions(n, kind=C.T_CONTENT0 + pf, post=post,
-                 camp=np.where(koc >= 0, w.camp_seed_koc, w.camp_seed_brand),
-                 platform=plat, start=start, conv=CONV["content"] * fit)
+    s = sessions(
+        n,
+        kind=C.T_CONTENT0 + pf,
+        post=post,
+        camp=np.where(koc >= 0, w.camp_seed_koc, w.camp_seed_brand),
+        platform=plat,
+        start=start,
+        conv=CONV["content"] * fit,
+    )
     assign_persona(w, rng, s, i, 0.12, 0.10)
     xhs = int(clicks[a["platform"][idx] == 1].sum())
     return {"rows": rows, "sessions": s, "xhs_clicks": xhs}
@@ -228,21 +283,32 @@ def run_crm(w, i: int, rng: np.random.Generator) -> dict:
     click_t = np.where(clicked, open_t + rng.exponential(600, m).astype(np.int64) + 5, NEVER)
     seq = np.arange(w.touch_seq, w.touch_seq + m)
     w.touch_seq += m
-    today = {"seq": seq, "person": person, "camp": camp_codes[k], "ch": ch, "sent": sent,
-             "delivered": delivered, "open_t": open_t, "click_t": click_t, "ctype": ctype}
+    today = {
+        "seq": seq,
+        "person": person,
+        "camp": camp_codes[k],
+        "ch": ch,
+        "sent": sent,
+        "delivered": delivered,
+        "open_t": open_t,
+        "click_t": click_t,
+        "ctype": ctype,
+    }
     w.ref(person, sent)
     reports = [today]
     clicks = [today]
     keep = []
     for pt in w.pending_touch_reports:
         ev = ((pt["open_t"] >= t0) & (pt["open_t"] < t1)) | (
-            (pt["click_t"] >= t0) & (pt["click_t"] < t1))
+            (pt["click_t"] >= t0) & (pt["click_t"] < t1)
+        )
         if ev.any():
             reports.append({k2: v[ev] for k2, v in pt.items()})
             w.ref(pt["person"][ev], t0)
         clicks.append(pt)
         later = (pt["open_t"] >= t1) & (pt["open_t"] < NEVER) | (pt["click_t"] >= t1) & (
-            pt["click_t"] < NEVER)
+            pt["click_t"] < NEVER
+        )
         if later.any():
             keep.append({k2: v[later] for k2, v in pt.items()})
     later = ((open_t >= t1) & (open_t < NEVER)) | ((click_t >= t1) & (click_t < NEVER))
@@ -253,16 +319,22 @@ def run_crm(w, i: int, rng: np.random.Generator) -> dict:
     rep["open_t"] = np.where(rep["open_t"] < t1, rep["open_t"], NEVER)
     rep["click_t"] = np.where(rep["click_t"] < t1, rep["click_t"], NEVER)
     # Clicks today become private-traffic visits of a logged-in customer.
-    cl = {k2: np.concatenate([c[k2] for c in clicks]) for k2 in ("person", "ch", "camp",
-                                                                  "click_t")}
+    cl = {k2: np.concatenate([c[k2] for c in clicks]) for k2 in ("person", "ch", "camp", "click_t")}
     cm = (cl["click_t"] >= t0) & (cl["click_t"] < t1)
     per = cl["person"][cm]
     keepers = ~P.deleted[per]
     per = per[keepers]
     chc = cl["ch"][cm][keepers].astype(np.int64)
-    s = sessions(len(per), person=per, kind=C.T_CRM0 + chc, camp=cl["camp"][cm][keepers],
-                 platform=CRM_PLATFORM[chc], start=cl["click_t"][cm][keepers],
-                 conv=CONV["private"], geo=P.geo[per])
+    s = sessions(
+        len(per),
+        person=per,
+        kind=C.T_CRM0 + chc,
+        camp=cl["camp"][cm][keepers],
+        platform=CRM_PLATFORM[chc],
+        start=cl["click_t"][cm][keepers],
+        conv=CONV["private"],
+        geo=P.geo[per],
+    )
     return {"rows": rep, "sessions": s}
 
 
@@ -280,8 +352,13 @@ def run_visits(w, i: int, rng: np.random.Generator) -> tuple[dict, list]:
     parts = []
     # Organic search.
     k = int(rng.poisson(1200 * w.V * F))
-    s = sessions(k, kind=C.T_SEARCH, platform=rng.choice([1, 3, 2], k, p=[0.5, 0.3, 0.2]),
-                 start=t0 + w.intraday(rng, k), conv=CONV["search"])
+    s = sessions(
+        k,
+        kind=C.T_SEARCH,
+        platform=rng.choice([1, 3, 2], k, p=[0.5, 0.3, 0.2]),
+        start=t0 + w.intraday(rng, k),
+        conv=CONV["search"],
+    )
     assign_persona(w, rng, s, i, 0.3, 0.08)
     parts.append(s)
     # Customers dropping by (direct).
@@ -289,8 +366,17 @@ def run_visits(w, i: int, rng: np.random.Generator) -> tuple[dict, list]:
     vis = pool[rng.random(len(pool)) < 0.02 * F**0.5]
     k = len(vis)
     plat = np.where(rng.random(k) < 0.8, P.home[vis], rng.integers(0, 4, k))
-    parts.append(sessions(k, person=vis, kind=C.T_DIRECT, platform=plat,
-                          start=t0 + w.intraday(rng, k), conv=CONV["direct"], geo=P.geo[vis]))
+    parts.append(
+        sessions(
+            k,
+            person=vis,
+            kind=C.T_DIRECT,
+            platform=plat,
+            start=t0 + w.intraday(rng, k),
+            conv=CONV["direct"],
+            geo=P.geo[vis],
+        )
+    )
     # Returning prospects, always on their home device (so the day they register, the
     # warehouse can stitch their earlier anonymous visits to them).
     ret_p = P.ret_p[:n]
@@ -298,9 +384,11 @@ def run_visits(w, i: int, rng: np.random.Generator) -> tuple[dict, list]:
     P.ret_p[back] *= 0.7
     k = len(back)
     r = rng.random(k)
-    kind = np.select([r < 0.4, r < 0.65, r < 0.8], [C.T_DIRECT, 1 + rng.integers(0, 3, k),
-                                                     C.T_CONTENT0 + P.home[back] % 4],
-                     C.T_SEARCH).astype(np.int16)
+    kind = np.select(
+        [r < 0.4, r < 0.65, r < 0.8],
+        [C.T_DIRECT, 1 + rng.integers(0, 3, k), C.T_CONTENT0 + P.home[back] % 4],
+        C.T_SEARCH,
+    ).astype(np.int16)
     camp = np.full(k, -1, np.int32)
     paid = (kind >= 1) & (kind <= 3)
     for p in range(3):
@@ -313,9 +401,19 @@ def run_visits(w, i: int, rng: np.random.Generator) -> tuple[dict, list]:
         post[cm] = rng.integers(max(0, len(w.post_ids) - 200), len(w.post_ids), int(cm.sum()))
         kind[cm] = C.T_CONTENT0 + np.concatenate(w.posts.platform)[post[cm]]
     conv = np.where(paid, CONV["paid"], CONV["content"]) * 1.5
-    parts.append(sessions(k, person=back, kind=kind, camp=camp, post=post,
-                          platform=P.home[back], start=t0 + w.intraday(rng, k), conv=conv,
-                          geo=P.geo[back]))
+    parts.append(
+        sessions(
+            k,
+            person=back,
+            kind=kind,
+            camp=camp,
+            post=post,
+            platform=P.home[back],
+            start=t0 + w.intraday(rng, k),
+            conv=conv,
+            geo=P.geo[back],
+        )
+    )
     # Friends arriving through yesterday's share links (social fission).
     if w.shares_prev is not None and len(w.shares_prev["person"]):
         sp = w.shares_prev
@@ -324,10 +422,15 @@ def run_visits(w, i: int, rng: np.random.Generator) -> tuple[dict, list]:
         inviter = np.repeat(sp["person"], nv)
         act = np.repeat(act, nv)
         k = len(inviter)
-        s = sessions(k, kind=C.T_SOCIAL0 + act, referrer=inviter,
-                     camp=np.array(w.camp_social)[act], platform=0,
-                     start=t0 + w.intraday(rng, k),
-                     conv=CONV["social"] * np.array([0.9, 1.4, 1.0])[act])
+        s = sessions(
+            k,
+            kind=C.T_SOCIAL0 + act,
+            referrer=inviter,
+            camp=np.array(w.camp_social)[act],
+            platform=0,
+            start=t0 + w.intraday(rng, k),
+            conv=CONV["social"] * np.array([0.9, 1.4, 1.0])[act],
+        )
         assign_persona(w, rng, s, i, 0.0, 0.15)
         parts.append(s)
     # Planned repurchases (pulled forward around the promotion).
@@ -346,15 +449,32 @@ def run_visits(w, i: int, rng: np.random.Generator) -> tuple[dict, list]:
     r = rng.random(k)
     kind = np.where(r < 0.7, C.T_DIRECT, np.where(r < 0.9, C.T_SEARCH, C.T_OTHER))
     start = np.maximum(when[~on_mkt] - rng.integers(60, 900, k), t0)
-    parts.append(sessions(k, person=ob, kind=kind, platform=P.home[ob], start=start, force=True,
-                          conv=1.0, geo=P.geo[ob]))
+    parts.append(
+        sessions(
+            k,
+            person=ob,
+            kind=kind,
+            platform=P.home[ob],
+            start=start,
+            force=True,
+            conv=1.0,
+            geo=P.geo[ob],
+        )
+    )
     # One-page bounces of strangers.
-    k = int(rng.poisson(6500 * w.scale.bounce * F))
+    k = int(rng.poisson(14_000 * w.scale.bounce * F))
     r = rng.random(k)
     kind = np.where(r < 0.5, C.T_DIRECT, np.where(r < 0.8, C.T_SEARCH, C.T_OTHER))
-    parts.append(sessions(k, kind=kind, platform=rng.integers(0, 4, k), bounce=True,
-                          start=t0 + w.intraday(rng, k),
-                          geo=rng.choice(len(C.GEO), k, p=w.geo_p)))
+    parts.append(
+        sessions(
+            k,
+            kind=kind,
+            platform=rng.integers(0, 4, k),
+            bounce=True,
+            start=t0 + w.intraday(rng, k),
+            geo=rng.choice(len(C.GEO), k, p=w.geo_p),
+        )
+    )
     # Queued visits from yesterday's late-evening clicks land today.
     parts.extend(w.pending_sessions.pop(i, []))
     return concat(parts), [buyers[on_mkt], when[on_mkt]]

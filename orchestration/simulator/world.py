@@ -12,8 +12,32 @@ from .io import DAY, NAT
 from .persons import Persons
 
 HOUR_W = np.array(
-    [0.6, 0.35, 0.2, 0.15, 0.15, 0.2, 0.4, 0.8, 1.2, 1.5, 1.7, 1.8,
-     1.9, 1.7, 1.6, 1.6, 1.6, 1.7, 1.9, 2.2, 2.6, 2.8, 2.4, 1.4]
+    [
+        0.6,
+        0.35,
+        0.2,
+        0.15,
+        0.15,
+        0.2,
+        0.4,
+        0.8,
+        1.2,
+        1.5,
+        1.7,
+        1.8,
+        1.9,
+        1.7,
+        1.6,
+        1.6,
+        1.6,
+        1.7,
+        1.9,
+        2.2,
+        2.6,
+        2.8,
+        2.4,
+        1.4,
+    ]
 )
 HOUR_P = HOUR_W / HOUR_W.sum()
 DOW = np.array([0.95, 0.93, 0.95, 0.98, 1.05, 1.12, 1.08])  # Monday first
@@ -86,7 +110,9 @@ class World:
             d = self.start + dt.timedelta(days=i)
             if (d.month, d.day) in ((6, 18), (11, 11)):
                 return i
-        return self.days // 2
+        # Without 618 / Double 11 in range, a brand-day promotion mid-window; a window shorter
+        # than a week has none (a short run then shows an ordinary day).
+        return self.days // 2 if self.days >= 7 else -10
 
     def factor(self, i: int) -> float:
         """Demand multiplier of day i: day of week, paydays, and the promotion peak."""
@@ -174,8 +200,13 @@ class World:
         fee = self.koc_followers0 * 0.02 * rng.lognormal(0, 0.3, nk)
         self.koc_fee = np.where(self.koc_coop == 2, 0, np.round(fee)).astype(np.int64) * 100
         self.koc_comm = np.round(
-            np.where(self.koc_coop == 2, rng.uniform(0.1, 0.25, nk),
-                     np.where(self.koc_coop == 0, 0.05, 0.0)), 3)
+            np.where(
+                self.koc_coop == 2,
+                rng.uniform(0.1, 0.25, nk),
+                np.where(self.koc_coop == 0, 0.05, 0.0),
+            ),
+            3,
+        )
         joined = rng.integers(-900, -1, nk)
         late = rng.random(nk) < (0.1 if self.days > 2 else 0.0)
         joined[late] = rng.integers(1, max(self.days, 2), late.sum())
@@ -186,8 +217,12 @@ class World:
         syll = ["小", "阿", "甜", "桃", "鹿", "橙", "雪", "糖", "柚", "星", "月", "可", "米", "朵"]
         self.koc_nick = [
             syll[a] + syll[b] + ("酱", "呀", "的日常", "测评", "Lab")[c]
-            for a, b, c in zip(rng.integers(0, 14, nk), rng.integers(0, 14, nk),
-                               rng.integers(0, 5, nk), strict=True)
+            for a, b, c in zip(
+                rng.integers(0, 14, nk),
+                rng.integers(0, 14, nk),
+                rng.integers(0, 5, nk),
+                strict=True,
+            )
         ]
         # Content reach is normalised so a scale's content traffic matches its customer base.
         exp_daily_reach = float((self.koc_rate * self.koc_followers0 * 0.35).sum()) + 4 * 60_000
@@ -204,7 +239,7 @@ class World:
         totals = np.array([6500.0, 3500.0, 3000.0]) * self.V
         for p in range(3):
             ids = []
-            for k in range(nc):
+            for _ in range(nc):
                 if p == 0:
                     ids.append(f"17{int(rng.integers(10**13, 10**14)):d}")
                 elif p == 1:
@@ -222,8 +257,9 @@ class World:
         self.ad_ctr = np.array([0.016, 0.013, 0.009])
         self.camp_seed_koc = self._camp("koc_seeding")
         self.camp_seed_brand = self._camp("brand_content")
-        self.camp_social = [self._camp(x) for x in ("fission_assist", "fission_groupbuy",
-                                                    "fission_coupon")]
+        self.camp_social = [
+            self._camp(x) for x in ("fission_assist", "fission_groupbuy", "fission_coupon")
+        ]
         self.camp_search = -1
         self.crm_camp_cache: dict[tuple[int, int], int] = {}
 
@@ -246,9 +282,7 @@ class World:
         reg_t = self.t_start + reg_days.astype(np.int64) * DAY + rng.integers(0, DAY, n)
         cycle = np.exp(rng.normal(np.log(C.REPURCHASE_MEDIAN_DAYS), C.REPURCHASE_SIGMA, n))
         alive = rng.random(n) < 0.72
-        next_t = np.where(
-            alive, self.t_start + (rng.random(n) * cycle * DAY).astype(np.int64), NAT
-        )
+        next_t = np.where(alive, self.t_start + (rng.random(n) * cycle * DAY).astype(np.int64), NAT)
         self.P.add(
             n,
             born=reg_days,
@@ -257,8 +291,9 @@ class World:
             geo=rng.choice(len(C.GEO), n, p=self.geo_p),
             gender=rng.choice(3, n, p=[0.78, 0.18, 0.04]),
             byear=rng.integers(1965, 2006, n),
-            reg_ch=rng.choice(len(C.REGISTER_CHANNELS), n,
-                              p=[0.35, 0.12, 0.08, 0.18, 0.1, 0.07, 0.1]),
+            reg_ch=rng.choice(
+                len(C.REGISTER_CHANNELS), n, p=[0.35, 0.12, 0.08, 0.18, 0.1, 0.07, 0.1]
+            ),
             tier=rng.choice(4, n, p=[0.5, 0.3, 0.15, 0.05]),
             wecom=rng.random(n) < 0.35,
             optout=rng.random(n) < 0.06,
