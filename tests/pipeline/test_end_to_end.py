@@ -97,7 +97,8 @@ def test_no_personal_data_in_marts_or_reports(simulated_run):
     settings, _ = simulated_run
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     columns = {
-        c for (c,) in con.execute(
+        c
+        for (c,) in con.execute(
             "select column_name from information_schema.columns where table_schema = 'marts'"
         ).fetchall()
     }
@@ -119,8 +120,9 @@ def test_rerunning_the_same_dates_leaves_the_marts_identical(simulated_run):
 def test_serving_copy_holds_the_marts_only(simulated_run):
     settings, _ = simulated_run
     con = duckdb.connect(str(settings.serving), read_only=True)
-    schemas = {s for (s,) in con.execute(
-        "select distinct schema_name from duckdb_tables()").fetchall()}
+    schemas = {
+        s for (s,) in con.execute("select distinct schema_name from duckdb_tables()").fetchall()
+    }
     count = con.execute("select count(*) from marts.fct_orders").fetchall()[0][0]
     con.close()
     assert schemas == {"marts"}
