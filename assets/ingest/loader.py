@@ -413,15 +413,20 @@ class _Reader:
 
     def _read_csv(self, path: Path) -> list[str]:
         self._reset()
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            headers = [h.strip() for h in next(csv.reader(handle), [])]
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                headers = [h.strip() for h in next(csv.reader(handle), [])]
+        except UnicodeDecodeError as exc:
+            raise FileRejected(
+                "not valid UTF-8 in the header line: wrong encoding, expected utf-8"
+            ) from exc
         if not headers or headers == [""]:
             raise FileRejected("no header line")
         self._check_required(headers)
         cols = ", ".join(f"{_lit(h)}: 'VARCHAR'" for h in headers)
         self.con.execute(
-            f"create temp table landed_raw as select * from read_csv({_lit(str(path))}, "
-            "header=true, delim=',', quote='\"', escape='\"', "
+            "create temp table landed as select row_number() over () as _line, * "
+            f"from read_csv({_lit(str(path))}, header=true, delim=',', quote='\"', escape='\"', "
             f"auto_detect=false, columns={{{cols}}}, store_rejects=true, "
             "rejects_table='landed_rejects', rejects_scan='landed_scan')"
         )
@@ -429,28 +434,25 @@ class _Reader:
         return headers
 
     def _read_jsonl(self, path: Path) -> list[str]:
-        # Lines are read as text so an invalid JSON line is quarantined with its line number
-        # instead of failing (or being silently skipped by) the JSON reader.
+        # Lines are read as text (one pass, straight from the gzip) so an invalid JSON line is
+        # quarantined with its line number instead of failing, or being silently skipped by,
+        # the JSON reader. Only invalid lines keep their text.
         self._reset()
-        self.con.execute(
-            f"create temp table landed_lines as select * from read_csv({_lit(str(path))}, "
-            "columns={'line': 'VARCHAR'}, header=false, delim=chr(1), quote='', escape='', "
-            "auto_detect=false, store_rejects=true, rejects_table='landed_rejects', "
-            "rejects_scan='landed_scan')"
-        )
         headers = [col.header for col in self.file_spec.columns]
         paths = ", ".join(_lit("$." + h) for h in headers)
         select = ", ".join(f"v[{i + 1}] as {_q(h)}" for i, h in enumerate(headers))
         # Nested CASEs: DuckDB evaluates a branch only for rows that reach it, and the JSON
         # functions raise on invalid input.
-        obj = "case when json_valid(line) then json_type(line) = 'OBJECT' end"
+        obj = "case when json_valid(line) then json_type(line) = 'OBJECT' else false end"
         self.con.execute(
-            f"create temp table landed_raw as select {select}, _keys, _text from ("
-            f"select case when {obj} then json_extract_string(line, [{paths}]) end as v, "
-            f"case when {obj} then json_keys(line) end as _keys, line as _text "
-            "from landed_lines)"
+            "create temp table landed as select row_number() over () as _line, "
+            f"{select}, _keys, case when _keys is null then line end as _text from ("
+            f"select line, case when {obj} then json_extract_string(line, [{paths}]) end as v, "
+            f"case when {obj} then json_keys(line) end as _keys "
+            f"from read_csv({_lit(str(path))}, columns={{'line': 'VARCHAR'}}, header=false, "
+            "delim=chr(1), quote='', escape='', auto_detect=false, store_rejects=true, "
+            "rejects_table='landed_rejects', rejects_scan='landed_scan'))"
         )
-        self.con.execute("drop table landed_lines")
         self._number_lines(header_lines=0)
         seen = [
             r[0]
@@ -466,33 +468,41 @@ class _Reader:
         return seen
 
     def _number_lines(self, header_lines: int) -> None:
-        """Builds `landed` (accepted rows with their data-line numbers) and `landed_rejected`
-        (lines the reader could not split: wrong field count, invalid characters)."""
+        """Builds `landed_rejected` (lines the reader could not split: wrong field count) and,
+        when there are any, renumbers `landed` so its `_line` is the file's data line."""
         rejects = self.con.execute(
             # One line can raise several errors (one per missing field): keep the first.
             "select line, arg_min(error_type::varchar || ': ' || error_message, column_idx), "
-            "arg_min(csv_line, column_idx) from landed_rejects group by line order by line"
+            "arg_min(csv_line, column_idx), bool_or(error_type::varchar = 'INVALID ENCODING') "
+            "from landed_rejects group by line order by line"
         ).fetchall()
+        encoding_errors = [line for line, _, _, invalid in rejects if invalid]
+        if encoding_errors:
+            raise FileRejected(
+                f"not valid UTF-8 (line {int(encoding_errors[0]) - header_lines}): "
+                "wrong encoding, expected utf-8"
+            )
         self.con.execute(
             "create temp table landed_rejected (line bigint, reason varchar, text varchar)"
         )
-        if rejects:
-            self.con.executemany(
-                "insert into landed_rejected values (?, ?, ?)",
-                [(int(line) - header_lines, msg, text) for line, msg, text in rejects],
-            )
-        total = self.con.execute("select count(*) from landed_raw").fetchall()[0][0]
-        # Accepted rows come in file order; their line numbers are the data lines that were
-        # not rejected, so a rejected line does not shift the numbering of the rest.
-        self.con.execute(
-            "create temp table landed as "
-            "with numbered as (select row_number() over () as _ord, * from landed_raw), "
-            "lines as (select row_number() over (order by l) as _ord, l as _line "
-            f"from range(1, {total + len(rejects) + 1}) t(l) "
-            "where l not in (select line from landed_rejected)) "
-            "select lines._line, numbered.* exclude (_ord) from numbered join lines using (_ord)"
+        if not rejects:
+            return  # accepted rows are numbered 1..n in file order already
+        self.con.executemany(
+            "insert into landed_rejected values (?, ?, ?)",
+            [(int(line) - header_lines, msg, text) for line, msg, text, _ in rejects],
         )
-        self.con.execute("drop table landed_raw")
+        total = self.con.execute("select count(*) from landed").fetchall()[0][0]
+        # The n-th accepted row sits on the n-th data line that was not rejected.
+        self.con.execute(
+            "create temp table landed_lines as select row_number() over (order by l) as _ord, "
+            f"l as _line from range(1, {total + len(rejects) + 1}) t(l) "
+            "where l not in (select line from landed_rejected)"
+        )
+        self.con.execute(
+            "update landed set _line = landed_lines._line from landed_lines "
+            "where landed._line = landed_lines._ord"
+        )
+        self.con.execute("drop table landed_lines")
 
     def _check_required(self, headers: Iterable[str]) -> None:
         present = set(headers)
@@ -504,8 +514,11 @@ class _Reader:
 
 
 def _readable_copy(path: Path, encoding: str, workdir: Path) -> Path:
-    """A UTF-8 path DuckDB can read. DuckDB reads only UTF-8 (without network extensions), so
-    files declared in another encoding (Tencent's GBK) are decoded strictly here."""
+    """A path DuckDB can read. UTF-8 files (gzipped or not) are read by DuckDB directly, which
+    reports invalid UTF-8 and truncated gzip itself; files declared in another encoding
+    (Tencent's GBK) are decoded strictly here, as DuckDB reads only UTF-8 without extensions."""
+    if encoding in ("utf-8", "utf8"):
+        return path
     data = path.read_bytes()
     if path.suffix == ".gz":
         import gzip
@@ -515,18 +528,6 @@ def _readable_copy(path: Path, encoding: str, workdir: Path) -> Path:
             data = gzip.decompress(data)
         except (EOFError, OSError, zlib.error) as exc:
             raise FileRejected(f"corrupt or truncated gzip: {exc}") from exc
-    if encoding in ("utf-8", "utf8"):
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise FileRejected(
-                f"not valid UTF-8 (byte {exc.start}): wrong encoding, expected utf-8"
-            ) from exc
-        if path.suffix == ".gz":
-            out = workdir / path.name.removesuffix(".gz")
-            out.write_bytes(data)
-            return out
-        return path
     try:
         data.decode("utf-8")
         looks_utf8 = any(b >= 0x80 for b in data)
@@ -565,7 +566,6 @@ _WORK_TABLES = (
     "landed_rejects",
     "landed_scan",
     "landed_checked",
-    "day_good",
     "day_quarantine",
     "day_ranked",
     "day_erasures",
@@ -577,6 +577,8 @@ def _work_tables(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     try:
         yield
     finally:
+        con.execute("drop view if exists day_good")
+        con.execute("drop table if exists day_good")
         for table in _WORK_TABLES:
             con.execute(f"drop table if exists {table}")
 
@@ -640,7 +642,14 @@ def load_day(
                     continue
                 except duckdb.Error as exc:
                     first = str(exc).strip().splitlines()[0][:300]
-                    result.status, result.reason = "quarantined", f"unreadable file: {first}"
+                    result.status, result.reason = (
+                        "quarantined",
+                        (
+                            f"corrupt or truncated gzip: {first}"
+                            if "gzip" in first.lower()
+                            else f"unreadable file: {first}"
+                        ),
+                    )
                     result.rows_loaded = result.duplicates_dropped = 0
                     result.rows_quarantined = result.rows_read
                     con.execute("delete from day_good where _source_file = ?", [rel])
@@ -737,16 +746,17 @@ def _load_file(
     con.execute("drop table if exists landed_checked")
     con.execute(
         f"create temp table landed_checked as select landed._line, "
-        f"nullif({reason_sql}, '') as _reason, {masked} as _masked, "
+        f"nullif({reason_sql}, '') as _reason, "
         + ", ".join(f"{typed[n]} as {_q(n)}" for n in typed)
-        + " from landed",
-        params if has_pii else None,
+        + " from landed"
     )
     rel = result.file
+    # The masked record is built for rejected rows only: it is the costliest expression.
     con.execute(
-        "insert into day_quarantine select ?, _line, _reason, _masked "
-        "from landed_checked where _reason is not null",
-        [rel],
+        f"insert into day_quarantine select $file, c._line, c._reason, {masked} "
+        "from landed_checked c join landed on landed._line = c._line "
+        "where c._reason is not null order by c._line",
+        {**params, "file": rel} if has_pii else {"file": rel},
     )
     # Lines the CSV reader itself rejected (wrong field count, invalid characters).
     rejected_record = (
@@ -798,9 +808,11 @@ def _drop_repeats(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> dict[str,
             "select _source_file, count(*) from day_ranked where _rank > 1 group by 1"
         ).fetchall()
     )
-    con.execute("delete from day_good")
-    con.execute("insert into day_good select * exclude (_rank) from day_ranked where _rank = 1")
-    con.execute("drop table day_ranked")
+    # Rewriting day_good costs a full copy; a view over the ranking serves the commit as well.
+    con.execute("drop table day_good")
+    con.execute(
+        "create temp view day_good as select * exclude (_rank) from day_ranked where _rank = 1"
+    )
     return counts
 
 
