@@ -18,6 +18,10 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 
 TIMEZONE = "Asia/Shanghai"
 
+# DuckDB's memory ceiling for pipeline connections: above it DuckDB spills to disk, so a large
+# day loads within a laptop's (and the 2-core CI machine's) budget instead of failing.
+DUCKDB_MEMORY_LIMIT = os.environ.get("GROWTH_DUCKDB_MEMORY_LIMIT", "1GB")
+
 
 @dataclass(frozen=True)
 class Settings:

@@ -24,6 +24,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def _peak_rss_mb() -> float:
+    """This process's own peak resident memory (VmHWM). ru_maxrss would include the parent's
+    peak, which Linux carries across fork and exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _child(mode: str, landing: str, date: str, source: str, warehouse: str) -> None:
     """Runs one side in this (fresh) process and prints JSON: seconds, rows, peak RSS."""
     import duckdb
@@ -49,12 +58,15 @@ def _child(mode: str, landing: str, date: str, source: str, warehouse: str) -> N
                 rows += con.execute("select count(*) from t").fetchall()[0][0]
         con.close()
     else:
+        from orchestration.settings import DUCKDB_MEMORY_LIMIT
+
         con = duckdb.connect(warehouse)
+        con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")  # as the pipeline does
         result = load_day(con, spec, Path(landing), day, b"bench-key", log_fn=lambda _: None)
         rows = result.rows_read
         con.close()
     seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = _peak_rss_mb()
     print(json.dumps({"seconds": seconds, "rows": rows, "peak_mb": peak_mb}))
 
 

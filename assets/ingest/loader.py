@@ -348,9 +348,15 @@ def _typed_expr(col: ColumnSpec, raw: str) -> str:
     if col.type == "json":
         return f"case when json_valid({text}) then {text} end"
     if col.type == "timestamp":
-        # The session time zone is Asia/Shanghai: naive CSV times are read as local time and
-        # JSON offsets are honoured; raw keeps naive local (business) time.
-        return f"timezone('Asia/Shanghai', try_cast({text} as timestamptz))"
+        # Raw keeps naive Asia/Shanghai (business) time. The two shapes of sources.md are cast
+        # directly (naive CSV time; JSON with +08:00); any other offset goes through the time
+        # zone library, which is several times slower.
+        return (
+            f"case when length({text}) = 19 then try_cast({text} as timestamp) "
+            f"when length({text}) = 25 and suffix({text}, '+08:00') "
+            f"then try_cast(left({text}, 19) as timestamp) "
+            f"else timezone('Asia/Shanghai', try_cast({text} as timestamptz)) end"
+        )
     expr = f"try_cast({text} as {col.sql_type})"
     if col.scale is not None:
         expr = f"cast({expr} * {col.scale!r} as {col.sql_type})"
@@ -386,7 +392,12 @@ def _reason_exprs(col: ColumnSpec, raw: str, typed: str) -> list[str]:
 
 
 class _Reader:
-    """Reads one file into the temp table `landed` (all text, with `_line`)."""
+    """Reads one file into `landed`: all text, with `_line`, the file's data-line number.
+
+    `landed` is a view over the table the reader filled (`landed_raw`): line numbers come from
+    the table's insertion order (`rowid`), which costs nothing, instead of a window over the
+    whole file.
+    """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, spec: SourceSpec, file_spec: FileSpec):
         self.con = con
@@ -400,11 +411,10 @@ class _Reader:
         return self._read_jsonl(readable)
 
     def _reset(self) -> None:
+        self.con.execute("drop view if exists landed")
         for table in (
-            "landed",
             "landed_raw",
             "landed_lines",
-            "landed_json",
             "landed_rejected",
             "landed_rejects",
             "landed_scan",
@@ -425,8 +435,8 @@ class _Reader:
         self._check_required(headers)
         cols = ", ".join(f"{_lit(h)}: 'VARCHAR'" for h in headers)
         self.con.execute(
-            "create temp table landed as select row_number() over () as _line, * "
-            f"from read_csv({_lit(str(path))}, header=true, delim=',', quote='\"', escape='\"', "
+            f"create temp table landed_raw as select * from read_csv({_lit(str(path))}, "
+            "header=true, delim=',', quote='\"', escape='\"', "
             f"auto_detect=false, columns={{{cols}}}, store_rejects=true, "
             "rejects_table='landed_rejects', rejects_scan='landed_scan')"
         )
@@ -434,42 +444,65 @@ class _Reader:
         return headers
 
     def _read_jsonl(self, path: Path) -> list[str]:
-        # Lines are read as text (one pass, straight from the gzip) so an invalid JSON line is
-        # quarantined with its line number instead of failing, or being silently skipped by,
-        # the JSON reader. Only invalid lines keep their text.
-        self._reset()
         headers = [col.header for col in self.file_spec.columns]
-        paths = ", ".join(_lit("$." + h) for h in headers)
-        select = ", ".join(f"v[{i + 1}] as {_q(h)}" for i, h in enumerate(headers))
-        # Nested CASEs: DuckDB evaluates a branch only for rows that reach it, and the JSON
-        # functions raise on invalid input.
-        obj = "case when json_valid(line) then json_type(line) = 'OBJECT' else false end"
-        self.con.execute(
-            "create temp table landed as select row_number() over () as _line, "
-            f"{select}, _keys, case when _keys is null then line end as _text from ("
-            f"select line, case when {obj} then json_extract_string(line, [{paths}]) end as v, "
-            f"case when {obj} then json_keys(line) end as _keys "
-            f"from read_csv({_lit(str(path))}, columns={{'line': 'VARCHAR'}}, header=false, "
-            "delim=chr(1), quote='', escape='', auto_detect=false, store_rejects=true, "
-            "rejects_table='landed_rejects', rejects_scan='landed_scan'))"
-        )
-        self._number_lines(header_lines=0)
-        seen = [
-            r[0]
-            for r in self.con.execute(
-                "select distinct unnest(_keys) from landed where _keys is not null order by 1"
-            ).fetchall()
-        ]
-        objects = self.con.execute(
-            "select count(*) from landed where _keys is not null"
-        ).fetchall()[0][0]
-        if objects:
+        self._reset()
+        cols = ", ".join(f"{_lit(h)}: 'VARCHAR'" for h in headers)
+        try:
+            # The key set comes from DuckDB's schema sample (the first 20k records): a schema
+            # change upstream shows in every record, and scanning every key of every line
+            # would cost a second parse of the file.
+            seen = [
+                row[0]
+                for row in self.con.execute(
+                    f"describe select * from read_json({_lit(str(path))}, "
+                    "format='newline_delimited', sample_size=20000, maximum_depth=1)"
+                ).fetchall()
+            ]
+            # Fast path: one typed parse; nested values arrive as their JSON text.
+            self.con.execute(
+                f"create temp table landed_raw as select *, true as _valid, "
+                f"null::varchar as _text from read_json({_lit(str(path))}, "
+                f"format='newline_delimited', columns={{{cols}}})"
+            )
+            self.con.execute(
+                "create temp table landed_rejected (line bigint, reason varchar, text varchar)"
+            )
+            self.con.execute(
+                "create temp view landed as select rowid + 1 as _line, * from landed_raw"
+            )
+        except duckdb.InvalidInputException:
+            # A line is not valid JSON: read lines as text so that line alone is quarantined.
+            self._reset()
+            paths = ", ".join(_lit("$." + h) for h in headers)
+            select = ", ".join(f"v[{i + 1}] as {_q(h)}" for i, h in enumerate(headers))
+            # Nested CASEs: DuckDB evaluates a branch only for rows that reach it, and the
+            # JSON functions raise on invalid input.
+            obj = "case when json_valid(line) then json_type(line) = 'OBJECT' else false end"
+            self.con.execute(
+                f"create temp table landed_raw as select {select}, _valid, "
+                "case when not _valid then line end as _text, _keys from ("
+                f"select line, {obj} as _valid, "
+                f"case when {obj} then json_extract_string(line, [{paths}]) end as v, "
+                f"case when {obj} then json_keys(line) end as _keys "
+                f"from read_csv({_lit(str(path))}, columns={{'line': 'VARCHAR'}}, "
+                "header=false, delim=chr(1), quote='', escape='', auto_detect=false, "
+                "store_rejects=true, rejects_table='landed_rejects', "
+                "rejects_scan='landed_scan'))"
+            )
+            self._number_lines(header_lines=0)
+            seen = [
+                r[0]
+                for r in self.con.execute(
+                    "select distinct unnest(_keys) from landed_raw where _valid order by 1"
+                ).fetchall()
+            ]
+        if self.con.execute("select count(*) from landed").fetchall()[0][0]:
             self._check_required(seen)
         return seen
 
     def _number_lines(self, header_lines: int) -> None:
-        """Builds `landed_rejected` (lines the reader could not split: wrong field count) and,
-        when there are any, renumbers `landed` so its `_line` is the file's data line."""
+        """Builds `landed_rejected` (lines the reader could not split: wrong field count) and
+        the `landed` view, whose `_line` skips the rejected lines."""
         rejects = self.con.execute(
             # One line can raise several errors (one per missing field): keep the first.
             "select line, arg_min(error_type::varchar || ': ' || error_message, column_idx), "
@@ -486,12 +519,15 @@ class _Reader:
             "create temp table landed_rejected (line bigint, reason varchar, text varchar)"
         )
         if not rejects:
-            return  # accepted rows are numbered 1..n in file order already
+            self.con.execute(
+                "create temp view landed as select rowid + 1 as _line, * from landed_raw"
+            )
+            return
         self.con.executemany(
             "insert into landed_rejected values (?, ?, ?)",
             [(int(line) - header_lines, msg, text) for line, msg, text, _ in rejects],
         )
-        total = self.con.execute("select count(*) from landed").fetchall()[0][0]
+        total = self.con.execute("select count(*) from landed_raw").fetchall()[0][0]
         # The n-th accepted row sits on the n-th data line that was not rejected.
         self.con.execute(
             "create temp table landed_lines as select row_number() over (order by l) as _ord, "
@@ -499,10 +535,9 @@ class _Reader:
             "where l not in (select line from landed_rejected)"
         )
         self.con.execute(
-            "update landed set _line = landed_lines._line from landed_lines "
-            "where landed._line = landed_lines._ord"
+            "create temp view landed as select landed_lines._line, landed_raw.* "
+            "from landed_raw join landed_lines on landed_lines._ord = landed_raw.rowid + 1"
         )
-        self.con.execute("drop table landed_lines")
 
     def _check_required(self, headers: Iterable[str]) -> None:
         present = set(headers)
@@ -558,7 +593,6 @@ def _mask_record_sql(file_spec: FileSpec, pii_hash: Callable[[str], str]) -> str
 # Temp tables of a load. Some hold values before hashing, so none outlives the load: the
 # connection may stay open for more days (a backfill) or other work.
 _WORK_TABLES = (
-    "landed",
     "landed_raw",
     "landed_lines",
     "landed_json",
@@ -568,6 +602,8 @@ _WORK_TABLES = (
     "landed_checked",
     "day_quarantine",
     "day_ranked",
+    "day_repeats",
+    "day_all",
     "day_erasures",
 )
 
@@ -578,6 +614,7 @@ def _work_tables(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         yield
     finally:
         con.execute("drop view if exists day_good")
+        con.execute("drop view if exists landed")
         con.execute("drop table if exists day_good")
         for table in _WORK_TABLES:
             con.execute(f"drop table if exists {table}")
@@ -720,18 +757,22 @@ def _load_file(
     def pii_hash(expr: str) -> str:
         return _hmac_sql(expr)
 
-    typed = {c.name: _typed_expr(c, f"landed.{_q(c.header)}") for c in file_spec.columns}
+    # Typed values are computed once, in an inner query, and the reasons read them there.
+    raw_of = {c.name: f"_raw_{i}" for i, c in enumerate(file_spec.columns)}
+    inner = ", ".join(
+        [f"landed.{_q(c.header)} as {raw_of[c.name]}" for c in file_spec.columns]
+        + [f"{_typed_expr(c, f'landed.{_q(c.header)}')} as {_q(c.name)}" for c in file_spec.columns]
+    )
+    if file_spec.format == "jsonl":
+        inner += ", landed._valid"
+    typed = {c.name: _q(c.name) for c in file_spec.columns}
     reasons = [
-        r
-        for c in file_spec.columns
-        for r in _reason_exprs(c, f"landed.{_q(c.header)}", typed[c.name])
+        r for c in file_spec.columns for r in _reason_exprs(c, raw_of[c.name], typed[c.name])
     ]
     reason_sql = f"concat_ws('; ', {', '.join(reasons)})" if reasons else "''"
     if file_spec.format == "jsonl":
         # A line that is not a JSON object has no values to check.
-        reason_sql = (
-            f"case when landed._keys is null then 'unparseable JSON line' else {reason_sql} end"
-        )
+        reason_sql = f"case when not _valid then 'unparseable JSON line' else {reason_sql} end"
 
     has_pii = any(c.pii for c in file_spec.columns)
     masked = _mask_record_sql(file_spec, pii_hash)
@@ -741,14 +782,13 @@ def _load_file(
             if has_pii
             else "left(landed._text, 2000)"
         )
-        masked = f"case when landed._keys is null then {unparsed} else {masked} end"
+        masked = f"case when not landed._valid then {unparsed} else {masked} end"
 
     con.execute("drop table if exists landed_checked")
     con.execute(
-        f"create temp table landed_checked as select landed._line, "
-        f"nullif({reason_sql}, '') as _reason, "
-        + ", ".join(f"{typed[n]} as {_q(n)}" for n in typed)
-        + " from landed"
+        f"create temp table landed_checked as select _line, nullif({reason_sql}, '') as _reason, "
+        + ", ".join(typed.values())
+        + f" from (select landed._line, {inner} from landed)"
     )
     rel = result.file
     # The masked record is built for rejected rows only: it is the costliest expression.
@@ -795,23 +835,35 @@ def _load_file(
 
 def _drop_repeats(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> dict[str, int]:
     """Keeps one row per primary key (the latest version for change feeds); counts the rest
-    against the file they came from."""
+    against the file they came from.
+
+    Repeats are a small share of a day (SDK retries, re-sent changes), so only the keys that
+    repeat are ranked; ranking the whole day costs a window over every row.
+    """
     pk = ", ".join(_q(c) for c in spec.primary_key)
-    order = "".join(f"{_q(c)} desc nulls last, " for c in spec.version_order())
+    # Keys may contain empty values (a post without a note): they still identify a record.
+    same_key = " and ".join(f"g.{_q(c)} is not distinct from d.{_q(c)}" for c in spec.primary_key)
+    order = "".join(f"g.{_q(c)} desc nulls last, " for c in spec.version_order())
     con.execute(
-        "create or replace temp table day_ranked as select *, row_number() over "
-        f"(partition by {pk} order by {order}_source_file desc, _line desc) as _rank "
-        "from day_good"
+        f"create temp table day_repeats as select {pk} from day_good group by all "
+        "having count(*) > 1"
+    )
+    con.execute(
+        "create temp table day_ranked as select g.*, row_number() over "
+        f"(partition by {', '.join('g.' + _q(c) for c in spec.primary_key)} "
+        f"order by {order}g._source_file desc, "
+        f"g._line desc) as _rank from day_good g semi join day_repeats d on {same_key}"
     )
     counts = dict(
         con.execute(
             "select _source_file, count(*) from day_ranked where _rank > 1 group by 1"
         ).fetchall()
     )
-    # Rewriting day_good costs a full copy; a view over the ranking serves the commit as well.
-    con.execute("drop table day_good")
+    con.execute("alter table day_good rename to day_all")
     con.execute(
-        "create temp view day_good as select * exclude (_rank) from day_ranked where _rank = 1"
+        "create temp view day_good as "
+        f"select g.* from day_all g anti join day_repeats d on {same_key} "
+        "union all select * exclude (_rank) from day_ranked where _rank = 1"
     )
     return counts
 
@@ -841,8 +893,7 @@ def _commit(
         con.execute(f"delete from raw.{spec.table} where _business_date = ?", [business_date])
         con.execute(
             f"insert into raw.{spec.table} ({columns}, _business_date, _source_file, _line) "
-            f"select {columns}, ?, _source_file, _line from day_good "
-            "order by _source_file, _line",
+            f"select {columns}, ?, _source_file, _line from day_good",
             [business_date],
         )
         con.execute(

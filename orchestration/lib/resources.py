@@ -13,7 +13,7 @@ import duckdb
 from dagster_dbt import DbtCliResource
 
 from orchestration.lib.dbt_project import growth_dbt_project
-from orchestration.settings import load_settings
+from orchestration.settings import DUCKDB_MEMORY_LIMIT, load_settings
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -31,6 +31,8 @@ class WarehouseResource(dg.ConfigurableResource):
         con = duckdb.connect(self.path, read_only=read_only)
         try:
             con.execute("set TimeZone = 'Asia/Shanghai'")
+            if not read_only:
+                con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
             yield con
         finally:
             con.close()
