@@ -782,13 +782,18 @@ def write_events(
     part_rows = w.scale.events_part_rows
     arriving = w.late.pop(i, [])
     n_arr = sum(t.num_rows for t, _ in arriving)
-    n_parts = max(1, -(-(E + n_arr) // part_rows))
+    # Late arrivals from earlier days ride in the last part when everything fits one part;
+    # otherwise they get parts of their own, so no part outgrows `part_rows` (memory bound).
+    single = E + n_arr <= part_rows
+    main_parts = 1 if single else max(1, -(-E // part_rows))
+    late_parts = 0 if single or not n_arr else -(-n_arr // part_rows)
+    n_parts = main_parts + late_parts
     names = (
         ["events.jsonl.gz"]
         if n_parts == 1
         else [f"events-{k + 1:04d}.jsonl.gz" for k in range(n_parts)]
     )
-    bounds = np.linspace(0, E, n_parts + 1).astype(np.int64)
+    bounds = np.linspace(0, E, main_parts + 1).astype(np.int64)
     late_idx = np.nonzero(ev_late)[0]
     if len(late_idx):
         t, info = events_chunk(w, d, late_idx, rng)
@@ -800,7 +805,13 @@ def write_events(
             )
         del t, info
     written = 0
-    for k in range(n_parts):
+
+    def write_part(k: int, t: pa.Table) -> None:
+        con.register("t", t)
+        write_jsonl_gz(con, EVENTS_SQL.replace("{t}", "t"), folder / names[k], 1, pool)
+        con.unregister("t")
+
+    for k in range(main_parts):
         a, b = int(bounds[k]), int(bounds[k + 1])
         keep = a + np.nonzero(ev_late[a:b] == 0)[0]
         # SDK retries: a duplicate right after its original, chosen before building the table
@@ -810,16 +821,24 @@ def write_events(
         first = np.r_[True, np.repeat(keep, rep)[1:] != np.repeat(keep, rep)[:-1]]
         w.truth_events({x: v[first] for x, v in info.items()})
         del info
-        if k == n_parts - 1 and arriving:
+        if single and arriving:
             for _, inf in arriving:
                 w.truth_events(inf)
             t = pa.concat_tables([t, *[x for x, _ in arriving]], promote_options="permissive")
             arriving = []
         written += t.num_rows
-        con.register("t", t)
-        write_jsonl_gz(con, EVENTS_SQL.replace("{t}", "t"), folder / names[k], 1, pool)
-        con.unregister("t")
+        write_part(k, t)
         del t
+    if arriving:
+        for _, inf in arriving:
+            w.truth_events(inf)
+        late = pa.concat_tables([x for x, _ in arriving], promote_options="permissive")
+        arriving = []
+        for j in range(late_parts):
+            part = late.slice(j * part_rows, part_rows)
+            written += part.num_rows
+            write_part(main_parts + j, part)
+        del late
     pool.join()
     return written
 
