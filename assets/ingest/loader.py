@@ -603,7 +603,6 @@ _WORK_TABLES = (
     "day_quarantine",
     "day_ranked",
     "day_repeats",
-    "day_all",
     "day_erasures",
 )
 
@@ -613,7 +612,6 @@ def _work_tables(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     try:
         yield
     finally:
-        con.execute("drop view if exists day_good")
         con.execute("drop view if exists landed")
         con.execute("drop table if exists day_good")
         for table in _WORK_TABLES:
@@ -859,11 +857,15 @@ def _drop_repeats(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> dict[str,
             "select _source_file, count(*) from day_ranked where _rank > 1 group by 1"
         ).fetchall()
     )
-    con.execute("alter table day_good rename to day_all")
+    # Losers leave day_good in place: deleting the few repeats is far cheaper than rewriting
+    # (or anti-joining) the whole day.
+    same_row = " and ".join(
+        [f"g.{_q(c)} is not distinct from r.{_q(c)}" for c in spec.primary_key]
+        + ["g._source_file = r._source_file", "g._line = r._line"]
+    )
     con.execute(
-        "create temp view day_good as "
-        f"select g.* from day_all g anti join day_repeats d on {same_key} "
-        "union all select * exclude (_rank) from day_ranked where _rank = 1"
+        "delete from day_good g using (select * from day_ranked where _rank > 1) r "
+        f"where {same_row}"
     )
     return counts
 
