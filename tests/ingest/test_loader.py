@@ -21,20 +21,6 @@ KEY = b"unit-test-key"
 SPECS = load_source_specs()
 
 
-@pytest.fixture
-def landing(tmp_path: Path) -> Path:
-    path = tmp_path / "landing"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
-    yield connection
-    connection.close()
-
-
 def load(con: duckdb.DuckDBPyConnection, landing: Path, source: str, day: dt.date):
     return load_day(con, SPECS[source], landing, day, KEY, log_fn=lambda _: None)
 

@@ -9,13 +9,7 @@ source as (
 versions as (
 
     -- a late report (a folder holding D-1..D-3) restates the day: the latest folder wins
-    select
-        *,
-        row_number() over (
-            partition by date_day, platform, campaign_id, note_id
-            order by _business_date desc, _line desc
-        ) as version_rank
-    from source
+    {{ latest_version('source', partition_by='date_day, platform, campaign_id, note_id', order_by='_business_date desc, _line desc') }}
 
 ),
 
@@ -47,7 +41,6 @@ renamed as (
         _business_date as last_landed_date
 
     from versions
-    where version_rank = 1
 
 )
 

@@ -9,13 +9,7 @@ source as (
 versions as (
 
     -- a late report restates the day: the latest folder wins
-    select
-        *,
-        row_number() over (
-            partition by stat_date, platform, post_id
-            order by _business_date desc, _line desc
-        ) as version_rank
-    from source
+    {{ latest_version('source', partition_by='stat_date, platform, post_id', order_by='_business_date desc, _line desc') }}
 
 ),
 
@@ -52,7 +46,6 @@ renamed as (
         _business_date as last_landed_date
 
     from versions
-    where version_rank = 1
 
 )
 

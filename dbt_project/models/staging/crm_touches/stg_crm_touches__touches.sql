@@ -10,18 +10,7 @@ versions as (
 
     -- no updated_at: the latest folder's report wins; within one folder the most advanced
     -- report (the loader already kept one per folder the same way)
-    select
-        *,
-        row_number() over (
-            partition by touch_id
-            order by
-                _business_date desc,
-                clicked_at desc nulls last,
-                opened_at desc nulls last,
-                delivered desc nulls last,
-                _line desc
-        ) as version_rank
-    from source
+    {{ latest_version('source', partition_by='touch_id', order_by='_business_date desc, clicked_at desc nulls last, opened_at desc nulls last, delivered desc nulls last, _line desc') }}
 
 ),
 
@@ -52,7 +41,6 @@ renamed as (
         _business_date as last_landed_date
 
     from versions
-    where version_rank = 1
 
 )
 

@@ -9,13 +9,7 @@ source as (
 versions as (
 
     -- a stock figure restated in a later folder replaces the earlier one
-    select
-        *,
-        row_number() over (
-            partition by snapshot_date, warehouse_id, sku_id
-            order by _business_date desc, _line desc
-        ) as version_rank
-    from source
+    {{ latest_version('source', partition_by='snapshot_date, warehouse_id, sku_id', order_by='_business_date desc, _line desc') }}
 
 ),
 
@@ -41,7 +35,6 @@ renamed as (
         _business_date as last_landed_date
 
     from versions
-    where version_rank = 1
 
 )
 

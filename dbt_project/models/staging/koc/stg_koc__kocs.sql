@@ -9,9 +9,7 @@ source as (
 latest_snapshot as (
 
     -- a full roster lands every day: the newest folder is the current roster
-    select *
-    from source
-    where _business_date = (select max(_business_date) from source)
+    {{ latest_snapshot('source') }}
 
 ),
 

@@ -9,13 +9,7 @@ source as (
 versions as (
 
     -- a ledger entry re-sent in a later folder is the same movement: count it once
-    select
-        *,
-        row_number() over (
-            partition by ledger_id
-            order by _business_date desc, _line desc
-        ) as version_rank
-    from source
+    {{ latest_version('source', partition_by='ledger_id', order_by='_business_date desc, _line desc') }}
 
 ),
 
@@ -40,7 +34,6 @@ renamed as (
         _business_date as last_landed_date
 
     from versions
-    where version_rank = 1
 
 )
 

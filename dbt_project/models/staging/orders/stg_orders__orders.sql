@@ -9,13 +9,7 @@ source as (
 versions as (
 
     -- the order management system re-sends a full snapshot on every change: latest wins
-    select
-        *,
-        row_number() over (
-            partition by order_id
-            order by updated_at desc, _business_date desc, _line desc
-        ) as version_rank
-    from source
+    {{ latest_version('source', partition_by='order_id', order_by='updated_at desc, _business_date desc, _line desc') }}
 
 ),
 
@@ -55,7 +49,6 @@ renamed as (
         _business_date as last_landed_date
 
     from versions
-    where version_rank = 1
 
 )
 

@@ -9,13 +9,7 @@ source as (
 versions as (
 
     -- an invitation repeated in a later folder is the same invitation: the latest report wins
-    select
-        *,
-        row_number() over (
-            partition by referral_id
-            order by _business_date desc, _line desc
-        ) as version_rank
-    from source
+    {{ latest_version('source', partition_by='referral_id', order_by='_business_date desc, _line desc') }}
 
 ),
 
@@ -42,7 +36,6 @@ renamed as (
         _business_date as last_landed_date
 
     from versions
-    where version_rank = 1
 
 )
 

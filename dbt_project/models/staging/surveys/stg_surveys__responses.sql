@@ -9,13 +9,7 @@ source as (
 versions as (
 
     -- a response re-sent in a later folder is the same response: count it once
-    select
-        *,
-        row_number() over (
-            partition by response_id
-            order by _business_date desc, _line desc
-        ) as version_rank
-    from source
+    {{ latest_version('source', partition_by='response_id', order_by='_business_date desc, _line desc') }}
 
 ),
 
@@ -49,7 +43,6 @@ renamed as (
         _business_date as last_landed_date
 
     from versions
-    where version_rank = 1
 
 )
 
