@@ -125,18 +125,52 @@ def _fmt(key: str, value: float) -> str:
     return f"{value:,}"
 
 
-def _sparkline(points: list[float], width: int = 640, height: int = 140) -> str:
-    if not points:
-        return ""
-    top = max(points) or 1.0
-    step = width / max(len(points) - 1, 1)
-    coords = " ".join(
-        f"{i * step:.1f},{height - 10 - (v / top) * (height - 20):.1f}"
-        for i, v in enumerate(points)
+def _trend_chart(trend: list[dict[str, Any]], key: str = "gmv") -> str:
+    """An inline SVG line of one figure over the trend window. Days without data break the
+    line instead of dropping to zero, so a short history does not read as a collapse."""
+    width, height, pad = 720, 160, 28
+    values = [row[key] if row["orders"] else None for row in trend]
+    known = [v for v in values if v is not None]
+    if not known:
+        return '<p class="muted">No data in the window.</p>'
+    top = max(known) or 1.0
+    step = (width - 2 * pad) / max(len(values) - 1, 1)
+
+    def point(i: int, v: float) -> str:
+        return f"{pad + i * step:.1f},{height - pad - (v / top) * (height - 2 * pad):.1f}"
+
+    segments, current = [], []
+    for i, v in enumerate(values):
+        if v is None:
+            if current:
+                segments.append(current)
+            current = []
+        else:
+            current.append(point(i, v))
+    if current:
+        segments.append(current)
+    lines = "".join(
+        f'<polyline fill="none" stroke="#2563eb" stroke-width="2" points="{" ".join(seg)}"/>'
+        for seg in segments
+    )
+    dots = "".join(
+        f'<circle cx="{point(i, v).split(",")[0]}" cy="{point(i, v).split(",")[1]}" r="2.5" '
+        f'fill="#2563eb"><title>{trend[i]["date_day"]}: {v:,.2f}</title></circle>'
+        for i, v in enumerate(values)
+        if v is not None
+    )
+    axis = (
+        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
+        'stroke="#d1d5db"/>'
+        f'<text x="{pad}" y="{pad - 10}" font-size="11" fill="#6b7280">max {top:,.0f}</text>'
+        f'<text x="{pad}" y="{height - 8}" font-size="11" fill="#6b7280">'
+        f"{trend[0]['date_day']}</text>"
+        f'<text x="{width - pad}" y="{height - 8}" font-size="11" fill="#6b7280" '
+        f'text-anchor="end">{trend[-1]["date_day"]}</text>'
     )
     return (
-        f'<svg viewBox="0 0 {width} {height}" width="100%" height="{height}" role="img">'
-        f'<polyline fill="none" stroke="#2563eb" stroke-width="2" points="{coords}"/></svg>'
+        f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'aria-label="{key} trend">{axis}{lines}{dots}</svg>'
     )
 
 
@@ -147,7 +181,8 @@ def _bars(rows: list[dict[str, Any]]) -> str:
         out.append(
             f"<tr><td>{html.escape(str(row['name']))}</td><td>{row['orders']:,}</td>"
             f"<td>{row['gmv']:,.2f}</td><td>{row['new_customers']:,}</td>"
-            f'<td><div class="bar" style="width:{pct:.1f}%"></div> {pct:.1f}%</td></tr>'
+            f'<td><span class="track"><span class="bar" style="width:{pct:.1f}%"></span></span>'
+            f" {pct:.1f}%</td></tr>"
         )
     return (
         "<table><tr><th>Name 名称</th><th>Orders 订单</th><th>GMV 成交额</th>"
@@ -162,7 +197,6 @@ def render_html(data: dict[str, Any]) -> str:
         for k, v in data["kpis"].items()
     )
     trend = data["trend"]
-    first, last = trend[0]["date_day"], trend[-1]["date_day"]
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <title>Daily evaluation 每日评估 {data["date"]}</title>
@@ -175,7 +209,8 @@ h1{{font-size:1.5rem}} h2{{font-size:1.1rem;margin-top:2rem}}
 .label{{font-size:.8rem;color:#6b7280}} .value{{font-size:1.3rem;font-weight:600}}
 table{{border-collapse:collapse;width:100%}} td,th{{padding:.3rem .5rem;text-align:left;
 border-bottom:1px solid #f3f4f6;font-size:.9rem}}
-.bar{{display:inline-block;height:.7rem;background:#2563eb;vertical-align:middle}}
+.track{{display:inline-block;width:8rem;height:.7rem;background:#f3f4f6;vertical-align:middle}}
+.bar{{display:block;height:100%;background:#2563eb}}
 .muted{{color:#6b7280;font-size:.8rem}}
 </style></head><body>
 <h1>Daily evaluation 每日评估 · {data["date"]}</h1>
@@ -183,8 +218,7 @@ border-bottom:1px solid #f3f4f6;font-size:.9rem}}
 数据质量检查通过后生成。</p>
 <div class="cards">{cards}</div>
 <h2>GMV trend, last {len(trend)} days 近{len(trend)}日成交额趋势</h2>
-{_sparkline([row["gmv"] for row in trend])}
-<p class="muted">{first} … {last}</p>
+{_trend_chart(trend)}
 <h2>Channels 渠道</h2>{_bars(data["by_channel"])}
 <h2>Traffic structure 流量结构</h2>{_bars(data["by_traffic_class"])}
 <h2>Stores 店铺</h2>{_bars(data["by_store"])}
