@@ -70,7 +70,7 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         metadata={
             "landing_files": files,
             "primary_key": ", ".join(spec.primary_key),
-            "change_feed": bool(spec.updated_at),
+            "change_feed": bool(spec.version_order()),
             "dagster/table_name": f"raw.{spec.table}",
         },
         required_resource_keys={"warehouse"},

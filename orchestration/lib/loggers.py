@@ -5,9 +5,20 @@ included, is always in the run's event log (`growth ui`).
 """
 
 import logging
+import re
 import sys
 
 import dagster as dg
+
+# dbt announces every node twice (START, then its result): the result line is the progress.
+_DBT_NODE_START = re.compile(r"^\d+ of \d+ START ")
+
+
+class SkipDbtNodeStarts(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        meta = getattr(record, "dagster_meta", None) or {}
+        message = str(meta.get("orig_message") or record.getMessage()).strip()
+        return not _DBT_NODE_START.match(message)
 
 
 class OneLineFormatter(logging.Formatter):
@@ -31,5 +42,6 @@ def concise_console_logger(init_context: dg.InitLoggerContext) -> logging.Logger
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(OneLineFormatter())
+        handler.addFilter(SkipDbtNodeStarts())
         logger.addHandler(handler)
     return logger
