@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from assets.ingest.loader import LoadError, load_day, load_source_specs
-from tests.landing import PRODUCT_HEADER, order, write_orders, write_products
+from tests.landing import PRODUCT_HEADER, order, product_rows, write_orders, write_products
 
 D1 = dt.date(2026, 3, 1)
 D2 = dt.date(2026, 3, 2)
@@ -139,7 +139,7 @@ def test_bad_rows_are_quarantined_with_line_and_reason_and_good_rows_load(con, l
 
 def test_csv_lines_with_wrong_field_count_are_quarantined_not_fatal(con, landing):
     rows = [
-        *write_rows(2),
+        *product_rows(2),
         ["S9", "P1", "short row"],
         ["S3", "P1", "x", "skincare", "s", "abc", "99", "2025-01-01", "active", "SUP1", "365"],
     ]
@@ -151,25 +151,6 @@ def test_csv_lines_with_wrong_field_count_are_quarantined_not_fatal(con, landing
     assert quarantined[0][1].startswith("unparseable line")
     assert quarantined[1][1] == "unparseable decimal in unit_cost"
     assert result.files[0].reconciles()
-
-
-def write_rows(n: int) -> list[list[str]]:
-    return [
-        [
-            f"S{i}",
-            "P1",
-            f"Cream {i}",
-            "skincare",
-            "hydra",
-            "10.50",
-            "99.00",
-            "2025-01-01",
-            "active",
-            "SUP1",
-            "365",
-        ]
-        for i in range(1, n + 1)
-    ]
 
 
 @pytest.mark.parametrize(
@@ -228,7 +209,7 @@ def test_full_snapshot_source_rejects_a_header_only_file(con, landing):
 
 def test_unknown_columns_are_recorded_as_drift_and_ignored(con, landing):
     write_products(
-        landing, D1, [r + ["extra"] for r in write_rows(2)], header=PRODUCT_HEADER + ["colour"]
+        landing, D1, [r + ["extra"] for r in product_rows(2)], header=PRODUCT_HEADER + ["colour"]
     )
     result = load(con, landing, "products", D1)
     assert result.drift == ["colour"]
