@@ -3,6 +3,7 @@ engineer looks for: grouped, described assets, the daily schedule and both senso
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+LAUNCH_DATE = dt.date(2026, 3, 1)
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 
 QUERY = """
@@ -53,7 +55,14 @@ def graphql(port: int) -> dict:
 def dagster_dev(tmp_path_factory):
     home = tmp_path_factory.mktemp("ui")
     (home / "dagster").mkdir()
-    (home / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    # The instance `growth` writes: one run at a time on the single-file warehouse.
+    (home / "dagster" / "dagster.yaml").write_text(
+        "concurrency:\n  runs:\n    max_concurrent_runs: 1\n  pools:\n    default_limit: 1\n"
+        "telemetry:\n  enabled: false\n"
+    )
+    from orchestration.simulator import simulate
+
+    simulate(home / "landing", LAUNCH_DATE, 1, scale="small", seed=2)
     port = free_port()
     env = {**os.environ, "GROWTH_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
     log = (home / "dagster_dev.log").open("w")
@@ -77,7 +86,7 @@ def dagster_dev(tmp_path_factory):
             except (OSError, KeyError, TypeError):
                 pass
             time.sleep(2)
-        yield data, home / "dagster_dev.log"
+        yield data, home / "dagster_dev.log", port, env
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -88,7 +97,7 @@ def dagster_dev(tmp_path_factory):
 
 
 def test_code_location_loads_without_errors_or_warnings(dagster_dev):
-    data, log_path = dagster_dev
+    data, log_path, _, _ = dagster_dev
     assert data is not None, log_path.read_text()[-3000:]
     entry = data["workspaceOrError"]["locationEntries"][0]
     assert entry["name"] == "growth"
@@ -104,7 +113,7 @@ def test_code_location_loads_without_errors_or_warnings(dagster_dev):
 
 
 def test_ui_lists_groups_descriptions_schedule_and_sensors(dagster_dev):
-    data, _ = dagster_dev
+    data, _, _, _ = dagster_dev
     repository = data["repositoriesOrError"]["nodes"][0]
     assert {s["name"] for s in repository["sensors"]} >= {
         "landing_zone_sensor",
@@ -118,3 +127,48 @@ def test_ui_lists_groups_descriptions_schedule_and_sensors(dagster_dev):
     for node in repository["assetNodes"]:
         assert node["groupName"] not in (None, "default"), node
         assert node["description"], node
+
+
+RUNS = "{ runsOrError { ... on Runs { results { runId status jobName } } } }"
+
+
+def test_a_run_launched_through_the_instance_materializes_the_date(dagster_dev):
+    """What the UI's Materialize button (or the sensor) does: queue a partitioned run that the
+    daemon launches in its own process, resources resolved from the environment."""
+    _, log_path, port, env = dagster_dev
+    launched = subprocess.run(
+        [
+            DAGSTER,
+            "job",
+            "launch",
+            "-w",
+            "workspace.yaml",
+            "-j",
+            "daily_pipeline",
+            "--tags",
+            json.dumps({"dagster/partition": LAUNCH_DATE.isoformat()}),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert launched.returncode == 0, launched.stderr[-2000:]
+    deadline = time.monotonic() + 420
+    status = None
+    while time.monotonic() < deadline:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/graphql",
+            data=json.dumps({"query": RUNS}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            runs = json.loads(response.read())["data"]["runsOrError"]["results"]
+        status = runs[0]["status"] if runs else None
+        if status in ("SUCCESS", "FAILURE", "CANCELED"):
+            break
+        time.sleep(3)
+    assert status == "SUCCESS", log_path.read_text()[-4000:]
+    report = Path(env["GROWTH_HOME"]) / "reports" / LAUNCH_DATE.isoformat() / "evaluation.html"
+    assert report.exists()
