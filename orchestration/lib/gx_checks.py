@@ -33,6 +33,14 @@ class SuiteOutcome:
     failures: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _frame(relation: Any) -> Any:
+    """A pandas frame over Arrow buffers: pulling 9M rows this way takes a fraction of a
+    second where `.df()` (Python objects) takes seconds and twice the memory."""
+    import pandas as pd
+
+    return relation.to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
+
+
 def load_suite_document(suite_name: str, directory: Path = EXPECTATIONS_DIR) -> dict[str, Any]:
     path = directory / f"{suite_name}.json"
     if not path.exists():
@@ -217,12 +225,15 @@ def build_gx_check(
         with context.resources.warehouse.connect(read_only=True) as con:
             for date in dates or [None]:
                 if date is None:
-                    frame = con.execute(f"select {select} from {table}").df()
+                    frame = _frame(con.sql(f"select {select} from {table}"))
                 else:
-                    frame = con.execute(
-                        f"select {select} from {table} where {date_column} = cast(? as date)",
-                        [date],
-                    ).df()
+                    frame = _frame(
+                        con.sql(
+                            f"select {select} from {table} "
+                            f"where {date_column} = cast($date as date)",
+                            params={"date": date},
+                        )
+                    )
                 success, failures = run_suite(document, frame)
                 if date is not None and recent_days:
                     history = [
