@@ -64,7 +64,9 @@ def dagster_dev(tmp_path_factory):
 
     simulate(home / "landing", LAUNCH_DATE, 1, scale="small", seed=2)
     port = free_port()
-    env = {**os.environ, "GROWTH_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
+    # Only GROWTH_HOME: paths other tests exported into this process must not leak in.
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("GROWTH_", "DAGSTER_"))}
+    env = {**inherited, "GROWTH_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
     log = (home / "dagster_dev.log").open("w")
     process = subprocess.Popen(
         [DAGSTER, "dev", "-w", "workspace.yaml", "-p", str(port)],
