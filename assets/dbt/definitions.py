@@ -16,12 +16,40 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from orchestration.lib.dbt_project import growth_dbt_project
 from orchestration.lib.dbt_translator import GrowthDbtTranslator
 from orchestration.lib.partitions import daily_partitions, single_run
+from orchestration.lib.resources import WarehouseResource
 
 
 def dbt_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
     window = context.partition_time_window
     last_day = (window.end - dt.timedelta(days=1)).date()
     return {"start_date": window.start.date().isoformat(), "end_date": last_day.isoformat()}
+
+
+def with_row_counts(events: list[Any], warehouse: WarehouseResource) -> Iterator[Any]:
+    """dbt's events, with `dagster/row_count` on every table a model or seed materialized."""
+    nodes = json.loads(growth_dbt_project.manifest_path.read_text())["nodes"]
+    relations: dict[str, str] = {}
+    for event in events:
+        if isinstance(event, dg.Output):
+            value = event.metadata.get("unique_id")
+            unique_id = getattr(value, "value", value)
+            node = nodes.get(unique_id or "", {})
+            if node.get("config", {}).get("materialized") in ("table", "incremental", "seed"):
+                relations[unique_id] = node["relation_name"]
+    counts: dict[str, int] = {}
+    if relations:
+        with warehouse.connect(read_only=True) as con:
+            for unique_id, relation in relations.items():
+                counts[unique_id] = con.execute(f"select count(*) from {relation}").fetchall()[0][0]
+    for event in events:
+        if isinstance(event, dg.Output):
+            value = event.metadata.get("unique_id")
+            unique_id = getattr(value, "value", value)
+            if unique_id in counts:
+                event = event.with_metadata(
+                    {**event.metadata, "dagster/row_count": counts[unique_id]}
+                )
+        yield event
 
 
 def _failed_nodes(invocation: Any) -> list[str]:
@@ -45,7 +73,9 @@ def _failed_nodes(invocation: Any) -> list[str]:
     name="growth_dbt_models",
     pool="warehouse",
 )
-def growth_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+def growth_dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
     variables = dbt_vars(context)
     context.log.info(
         f"dbt build for business dates {variables['start_date']}..{variables['end_date']}"
@@ -53,7 +83,10 @@ def growth_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) ->
     invocation = dbt.cli(
         ["build", "--vars", json.dumps(variables)], context=context, raise_on_error=False
     )
-    yield from invocation.stream()
+    # Events are held until dbt exits: only then may this process open the DuckDB file (one
+    # writer per file) to count the rows of what was built. dbt's log streams meanwhile.
+    events = list(invocation.stream())
+    yield from with_row_counts(events, warehouse)
     if not invocation.is_successful():
         failed = _failed_nodes(invocation)
         raise dg.Failure(

@@ -88,6 +88,18 @@ def test_fct_orders_matches_the_simulators_truth(simulated_run):
     assert sum(v["orders"] for v in truth["daily"].values()) > DAYS * 100
 
 
+def test_marts_show_their_row_counts_in_dagster(simulated_run):
+    import dagster as dg
+
+    settings, _ = simulated_run
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    expected = con.execute("select count(*) from marts.fct_orders").fetchall()[0][0]
+    con.close()
+    with dg.DagsterInstance.get() as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey("fct_orders"))
+    assert event.asset_materialization.metadata["dagster/row_count"].value == expected
+
+
 def test_marketplace_orders_take_their_stores_channel(simulated_run):
     settings, truth = simulated_run
     con = duckdb.connect(str(settings.warehouse), read_only=True)
