@@ -595,7 +595,6 @@ def _mask_record_sql(file_spec: FileSpec, pii_hash: Callable[[str], str]) -> str
 _WORK_TABLES = (
     "landed_raw",
     "landed_lines",
-    "landed_json",
     "landed_rejected",
     "landed_rejects",
     "landed_scan",
@@ -638,8 +637,6 @@ def load_day(
     con.execute("set TimeZone = 'Asia/Shanghai'")
     params = _hmac_pads(pii_key)
     results: list[FileResult] = []
-    staged: list[str] = []
-    quarantine_sql: list[str] = []
     columns = spec.columns()
 
     con.execute("drop table if exists day_good")
@@ -666,7 +663,17 @@ def load_day(
                 result = FileResult(file=rel, bytes=path.stat().st_size)
                 results.append(result)
                 try:
-                    _load_file(con, spec, file_spec, path, Path(tmp), result, params)
+                    try:
+                        _load_file(con, spec, file_spec, path, Path(tmp), result, params)
+                    except duckdb.Error as exc:
+                        # DuckDB's own verdict on a file it cannot read (truncated gzip, ...)
+                        first = str(exc).strip().splitlines()[0][:300]
+                        kind = (
+                            "corrupt or truncated gzip"
+                            if "gzip" in first.lower()
+                            else ("unreadable file")
+                        )
+                        raise FileRejected(f"{kind}: {first}") from exc
                 except FileRejected as exc:
                     result.status, result.reason = "quarantined", str(exc)
                     result.rows_loaded = result.duplicates_dropped = 0
@@ -674,29 +681,10 @@ def load_day(
                     con.execute("delete from day_good where _source_file = ?", [rel])
                     con.execute("delete from day_quarantine where file = ?", [rel])
                     say(f"{rel}: file quarantined ({exc})")
-                    continue
-                except duckdb.Error as exc:
-                    first = str(exc).strip().splitlines()[0][:300]
-                    result.status, result.reason = (
-                        "quarantined",
-                        (
-                            f"corrupt or truncated gzip: {first}"
-                            if "gzip" in first.lower()
-                            else f"unreadable file: {first}"
-                        ),
-                    )
-                    result.rows_loaded = result.duplicates_dropped = 0
-                    result.rows_quarantined = result.rows_read
-                    con.execute("delete from day_good where _source_file = ?", [rel])
-                    con.execute("delete from day_quarantine where file = ?", [rel])
-                    say(f"{rel}: file quarantined ({result.reason})")
-                    continue
-                staged.append(rel)
 
         # Whole-file quarantines are recorded once, with an empty line.
         for result in results:
             if result.status == "quarantined":
-                quarantine_sql.append(result.file)
                 con.execute(
                     "insert into day_quarantine values (?, null, ?, null)",
                     [result.file, result.reason],
@@ -752,9 +740,6 @@ def _load_file(
             f"{result.rows_read} data rows where at least {spec.min_rows} are required"
         )
 
-    def pii_hash(expr: str) -> str:
-        return _hmac_sql(expr)
-
     # Typed values are computed once, in an inner query, and the reasons read them there.
     raw_of = {c.name: f"_raw_{i}" for i, c in enumerate(file_spec.columns)}
     inner = ", ".join(
@@ -773,7 +758,7 @@ def _load_file(
         reason_sql = f"case when not _valid then 'unparseable JSON line' else {reason_sql} end"
 
     has_pii = any(c.pii for c in file_spec.columns)
-    masked = _mask_record_sql(file_spec, pii_hash)
+    masked = _mask_record_sql(file_spec, _hmac_sql)
     if file_spec.format == "jsonl":
         unparsed = (
             "'<unparseable line withheld: this source carries personal data>'"
@@ -816,11 +801,11 @@ def _load_file(
     for name in spec.columns():
         if name in typed:
             col = next(c for c in file_spec.columns if c.name == name)
-            select.append(pii_hash(_q(name)) if col.pii else _q(name))
+            select.append(_hmac_sql(_q(name)) if col.pii else _q(name))
         elif name in file_spec.constants:
             select.append(_lit(file_spec.constants[name]))
         elif name in spec.keys:
-            select.append(pii_hash(_q(spec.keys[name])))
+            select.append(_hmac_sql(_q(spec.keys[name])))
         else:
             select.append("null")
     con.execute(
