@@ -54,7 +54,8 @@ def _now_shanghai() -> dt.datetime:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
         "Launches daily_pipeline for a business date once every source's _SUCCESS marker is "
-        f"in the landing zone (dates within the last {LOOKBACK_DAYS} days, {TIMEZONE}). A date "
+        f"in the landing zone (dates within the last {LOOKBACK_DAYS} days, {TIMEZONE}, "
+        "without a report yet). A date "
         f"still incomplete {PARTIAL_AFTER_HOURS}h after it began ingests the sources that "
         "arrived (the marts wait) and names the late ones."
     ),
@@ -64,11 +65,14 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
 
     sources = sorted(SOURCE_SPECS)
     partition_keys = set(daily_partitions.get_partition_keys())
+    # Dates whose report exists were processed already (by this sensor, the schedule, a
+    # backfill or `growth run`); re-processing a re-dropped date is an explicit re-run.
+    reported = context.instance.get_materialized_partitions(dg.AssetKey("evaluation_report"))
     requests = []
     waiting = []
     now = _now_shanghai()
     for date, missing in landing_dates(sources).items():
-        if date not in partition_keys:
+        if date not in partition_keys or date in reported:
             continue
         if not missing:
             # run_key makes each date launch once, however often the sensor ticks.

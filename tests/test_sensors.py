@@ -45,6 +45,17 @@ def test_complete_dates_launch_and_late_sources_are_named(growth_home):
     assert partial.tags["growth/late_sources"] == "products"
 
 
+def test_dates_already_reported_are_not_launched_again(growth_home):
+    day = shanghai_today() - dt.timedelta(days=2)
+    write_all_sources(growth_home.landing, day)
+    with dg.instance_for_test() as instance:
+        assert [r.partition_key for r in evaluate(instance).run_requests] == [day.isoformat()]
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization("evaluation_report", partition=day.isoformat())
+        )
+        assert not evaluate(instance).run_requests
+
+
 def test_nothing_to_do_is_said_plainly(growth_home):
     with dg.instance_for_test() as instance:
         result = evaluate(instance)
