@@ -70,9 +70,13 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     reported = context.instance.get_materialized_partitions(dg.AssetKey("evaluation_report"))
     requests = []
     waiting = []
+    already = 0
     now = _now_shanghai()
     for date, missing in landing_dates(sources).items():
-        if date not in partition_keys or date in reported:
+        if date not in partition_keys:
+            continue
+        if date in reported:
+            already += 1
             continue
         if not missing:
             # run_key makes each date launch once, however often the sensor ticks.
@@ -95,7 +99,13 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
             )
     return dg.SensorResult(
         run_requests=requests,
-        skip_reason=None if requests else ("; ".join(waiting) or "no complete landing drops"),
+        skip_reason=None
+        if requests
+        else (
+            "; ".join(waiting)
+            or (f"{already} complete dates already reported" if already else "")
+            or "no complete landing drops"
+        ),
     )
 
 
