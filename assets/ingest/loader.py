@@ -1,18 +1,28 @@
 """One loader for every landing-zone source, driven by `sources.yml`.
 
-A day of a source is loaded in four steps, all in DuckDB:
-1. each file is read as text (`all_varchar`), so a bad value never aborts the read and every
-   record keeps its line number; a file that cannot be trusted (truncated gzip, wrong encoding,
-   missing required column, empty where data is required) is quarantined whole;
-2. values are typed with `try_cast`; a row whose value does not parse, is out of its domain or
-   range, or lacks a required value goes to `audit.quarantine` with the reason;
-3. repeats of a primary key within the day are dropped and counted (for change feeds the latest
-   `updated_at` wins); personal data is replaced by keyed hashes before anything is stored;
-4. the day's partition of `raw.<table>`, its quarantine rows and its load-log rows are replaced
-   in one transaction, so a re-run gives the same tables and a failure leaves the previous state;
+A day of a source is loaded in four steps, all in DuckDB, reading each file once:
+1. each file is scanned as text columns and streamed, in file order, into a Parquet data file
+   of the raw lake (`<warehouse>.raw/<table>/<date>/<load>/`): values are typed with
+   `try_cast`, checked against the declaration, and personal data is replaced by keyed hashes
+   in that same scan. Every record the reader could split is kept, so its position in the data
+   file is its line; `_reason` marks the invalid ones. A file that cannot be trusted (truncated
+   gzip, wrong encoding, missing required column, empty where data is required) is
+   quarantined whole and its data file deleted;
+2. invalid records go to `audit.quarantine` with their reason, line and masked text;
+3. repeats of a primary key within the day are found and recorded in `audit.duplicates` (for
+   change feeds the latest `updated_at` wins);
+4. one transaction swaps the day in: `lake.data_files`, the quarantine, the duplicates, the load
+   log and the `raw.<table>` view, which shows the valid, deduplicated rows of the committed
+   data files. A re-run gives the same tables; a failure leaves the previous state, and the
+   replaced data files are deleted after the commit;
 5. in that transaction, erasure requests (PIPL) are recorded in `audit.erasures` and applied: the
-   subject's personal columns are purged in every partition and their quarantined records are
-   withheld, whichever day or source is (re-)loaded after the request.
+   subject's personal columns are purged in every data file (rewritten) and their quarantined
+   records are withheld, whichever day or source is (re-)loaded after the request.
+
+Why Parquet under a view and not a DuckDB table: a DuckDB table insert costs a second pass over
+the day (or an ordered insert, which DuckDB cannot parallelise); streaming the scan into Parquet
+keeps a large day within 1.5x of DuckDB merely reading the files (scripts/bench_ingest.py), and
+the same files serve a Spark engine as they are.
 
 Reconciliation (rows read = loaded + quarantined + duplicates) is asserted for every file.
 """
@@ -25,9 +35,13 @@ import datetime as dt
 import fnmatch
 import json
 import logging
+import os
+import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,8 +63,8 @@ _SQL_TYPES = {
     "timestamp": "TIMESTAMP",
     "boolean": "BOOLEAN",
 }
-# Raw rows carry lineage, never load times: re-running a day must give identical tables.
-LINEAGE_COLUMNS = {"_business_date": "DATE", "_source_file": "VARCHAR", "_line": "BIGINT"}
+# Raw rows carry lineage (`_business_date`, `_source_file`, `_line`: the record's number in
+# its file), never load times: re-running a day must give identical tables.
 
 log = logging.getLogger(__name__)
 
@@ -288,28 +302,43 @@ create table if not exists audit.quarantine (
 create table if not exists audit.erasures (
     source varchar, erased_key varchar, first_business_date date
 );
+create table if not exists audit.duplicates (
+    source varchar, business_date date, file varchar, line bigint
+);
+create schema if not exists lake;
+create table if not exists lake.data_files (
+    source varchar, business_date date, file varchar, data_path varchar
+);
 """
 # What a quarantined record of an erased subject is replaced by.
 ERASED_RECORD = "<withheld: erasure request>"
 
 
+def raw_lake(con: duckdb.DuckDBPyConnection) -> Path:
+    """Where the raw data files of a warehouse live: beside its file, named after it, so two
+    warehouses never share data files."""
+    (path,) = con.execute(
+        "select path from duckdb_databases() where database_name = current_database()"
+    ).fetchall()[0]
+    if not path:
+        raise LoadError("the raw lake needs a warehouse file, not an in-memory database")
+    warehouse = Path(path).resolve()
+    return warehouse.with_name(warehouse.name + ".raw")
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
-    """Creates the audit tables and raw.<table>, adding columns a newer config declares."""
+    """Creates the audit and lake tables; refuses a raw table of an older loader version."""
     con.execute(AUDIT_DDL)
-    columns = {**spec.columns(), **LINEAGE_COLUMNS}
-    cols_sql = ", ".join(f'"{name}" {sql_type}' for name, sql_type in columns.items())
-    con.execute(f"create table if not exists raw.{spec.table} ({cols_sql})")
-    existing = {
-        row[0]
-        for row in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = 'raw' and table_name = ?",
-            [spec.table],
-        ).fetchall()
-    }
-    for name, sql_type in columns.items():
-        if name not in existing:
-            con.execute(f'alter table raw.{spec.table} add column "{name}" {sql_type}')
+    kind = con.execute(
+        "select table_type from information_schema.tables "
+        "where table_schema = 'raw' and table_name = ?",
+        [spec.table],
+    ).fetchall()
+    if kind and kind[0][0] != "VIEW":
+        raise LoadError(
+            f"raw.{spec.table} is a table written by an older version of the loader; "
+            "rebuild the warehouse from the landing zone (remove the warehouse file)"
+        )
 
 
 def _hmac_sql(expr: str) -> str:
@@ -340,9 +369,15 @@ def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _typed_expr(col: ColumnSpec, raw: str) -> str:
-    """The typed value of a raw text column; NULL when empty or unparseable."""
-    text = f"nullif(trim({raw}), '')"
+def _text(raw: str, trim: bool) -> str:
+    # CSV exports pad values; JSON strings are taken as sent (trimming every string of a large
+    # JSON day costs a quarter of its read).
+    return f"nullif(trim({raw}), '')" if trim else f"nullif({raw}, '')"
+
+
+def _typed_expr(col: ColumnSpec, text: str) -> str:
+    """The typed value of a column from its cleaned text (`_text`, a column of an inner query:
+    DuckDB does not share a repeated subexpression); NULL when empty or unparseable."""
     if col.type in ("varchar",):
         return text
     if col.type == "json":
@@ -363,8 +398,7 @@ def _typed_expr(col: ColumnSpec, raw: str) -> str:
     return expr
 
 
-def _reason_exprs(col: ColumnSpec, raw: str, typed: str) -> list[str]:
-    text = f"nullif(trim({raw}), '')"
+def _reason_exprs(col: ColumnSpec, text: str, typed: str) -> list[str]:
     name = col.name
     reasons = []
     if col.required:
@@ -392,39 +426,36 @@ def _reason_exprs(col: ColumnSpec, raw: str, typed: str) -> list[str]:
 
 
 class _Reader:
-    """Reads one file into `landed`: all text, with `_line`, the file's data-line number.
+    """One landing file as a SQL relation of text columns named by its headers.
 
-    `landed` is a view over the table the reader filled (`landed_raw`): line numbers come from
-    the table's insertion order (`rowid`), which costs nothing, instead of a window over the
-    whole file.
+    The relation is scanned once, by the COPY that writes the file's Parquet data file, so
+    nothing is read into memory first. CSV lines the reader cannot split (wrong field count,
+    invalid characters) land in `landed_rejects` as that COPY runs.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, spec: SourceSpec, file_spec: FileSpec):
+    def __init__(self, con: duckdb.DuckDBPyConnection, file_spec: FileSpec, readable: Path) -> None:
         self.con = con
-        self.spec = spec
         self.file_spec = file_spec
+        self.path = _lit(str(readable))
+        self.lines_mode = False
 
-    def read(self, path: Path, readable: Path) -> list[str]:
-        """Returns the file's header names (for JSON: every key seen)."""
-        if self.file_spec.format == "csv":
-            return self._read_csv(readable)
-        return self._read_jsonl(readable)
-
-    def _reset(self) -> None:
-        self.con.execute("drop view if exists landed")
-        for table in (
-            "landed_raw",
-            "landed_lines",
-            "landed_rejected",
-            "landed_rejects",
-            "landed_scan",
-        ):
+    def open(self) -> tuple[str, list[str]]:
+        """Checks what can be checked before the scan; returns the relation and the header
+        names (for JSON: the keys of DuckDB's schema sample)."""
+        for table in ("landed_rejects", "landed_scan"):
             self.con.execute(f"drop table if exists {table}")
-
-    def _read_csv(self, path: Path) -> list[str]:
-        self._reset()
+        if self.file_spec.format == "csv":
+            return self._csv()
         try:
-            with path.open(encoding="utf-8-sig", newline="") as handle:
+            return self._json()
+        except duckdb.InvalidInputException:
+            return self.as_lines()
+
+    def _csv(self) -> tuple[str, list[str]]:
+        try:
+            with Path(self.path[1:-1].replace("''", "'")).open(
+                encoding="utf-8-sig", newline=""
+            ) as handle:
                 headers = [h.strip() for h in next(csv.reader(handle), [])]
         except UnicodeDecodeError as exc:
             raise FileRejected(
@@ -432,77 +463,73 @@ class _Reader:
             ) from exc
         if not headers or headers == [""]:
             raise FileRejected("no header line")
-        self._check_required(headers)
+        self.check_required(headers)
         cols = ", ".join(f"{_lit(h)}: 'VARCHAR'" for h in headers)
-        self.con.execute(
-            f"create temp table landed_raw as select * from read_csv({_lit(str(path))}, "
-            "header=true, delim=',', quote='\"', escape='\"', "
-            f"auto_detect=false, columns={{{cols}}}, store_rejects=true, "
+        relation = (
+            f"select * from read_csv({self.path}, header=true, delim=',', quote='\"', "
+            f"escape='\"', auto_detect=false, columns={{{cols}}}, store_rejects=true, "
             "rejects_table='landed_rejects', rejects_scan='landed_scan')"
         )
-        self._number_lines(header_lines=1)
-        return headers
+        return relation, headers
 
-    def _read_jsonl(self, path: Path) -> list[str]:
-        headers = [col.header for col in self.file_spec.columns]
-        self._reset()
-        cols = ", ".join(f"{_lit(h)}: 'VARCHAR'" for h in headers)
-        try:
-            # The key set comes from DuckDB's schema sample (the first 20k records): a schema
-            # change upstream shows in every record, and scanning every key of every line
-            # would cost a second parse of the file.
-            seen = [
-                row[0]
-                for row in self.con.execute(
-                    f"describe select * from read_json({_lit(str(path))}, "
-                    "format='newline_delimited', sample_size=20000, maximum_depth=1)"
-                ).fetchall()
-            ]
-            # Fast path: one typed parse; nested values arrive as their JSON text.
-            self.con.execute(
-                f"create temp table landed_raw as select *, true as _valid, "
-                f"null::varchar as _text from read_json({_lit(str(path))}, "
-                f"format='newline_delimited', columns={{{cols}}})"
-            )
-            self.con.execute(
-                "create temp table landed_rejected (line bigint, reason varchar, text varchar)"
-            )
-            self.con.execute(
-                "create temp view landed as select rowid + 1 as _line, * from landed_raw"
-            )
-        except duckdb.InvalidInputException:
-            # A line is not valid JSON: read lines as text so that line alone is quarantined.
-            self._reset()
-            paths = ", ".join(_lit("$." + h) for h in headers)
-            select = ", ".join(f"v[{i + 1}] as {_q(h)}" for i, h in enumerate(headers))
-            # Nested CASEs: DuckDB evaluates a branch only for rows that reach it, and the
-            # JSON functions raise on invalid input.
-            obj = "case when json_valid(line) then json_type(line) = 'OBJECT' else false end"
-            self.con.execute(
-                f"create temp table landed_raw as select {select}, _valid, "
-                "case when not _valid then line end as _text, _keys from ("
-                f"select line, {obj} as _valid, "
-                f"case when {obj} then json_extract_string(line, [{paths}]) end as v, "
-                f"case when {obj} then json_keys(line) end as _keys "
-                f"from read_csv({_lit(str(path))}, columns={{'line': 'VARCHAR'}}, "
-                "header=false, delim=chr(1), quote='', escape='', auto_detect=false, "
-                "store_rejects=true, rejects_table='landed_rejects', "
-                "rejects_scan='landed_scan'))"
-            )
-            self._number_lines(header_lines=0)
-            seen = [
-                r[0]
-                for r in self.con.execute(
-                    "select distinct unnest(_keys) from landed_raw where _valid order by 1"
-                ).fetchall()
-            ]
-        if self.con.execute("select count(*) from landed").fetchall()[0][0]:
-            self._check_required(seen)
-        return seen
+    def _json(self) -> tuple[str, list[str]]:
+        # The key set comes from DuckDB's schema sample (the first 20k records): a schema
+        # change upstream shows in every record, and scanning every key of every line would
+        # cost a second parse of the file.
+        seen = [
+            row[0]
+            for row in self.con.execute(
+                f"describe select * from read_json({self.path}, "
+                "format='newline_delimited', sample_size=20000, maximum_depth=1)"
+            ).fetchall()
+        ]
+        cols = ", ".join(f"{_lit(c.header)}: 'VARCHAR'" for c in self.file_spec.columns)
+        # One typed parse; nested values arrive as their JSON text.
+        relation = (
+            "select *, true as _valid, null::varchar as _text from "
+            f"read_json({self.path}, format='newline_delimited', columns={{{cols}}})"
+        )
+        return relation, seen
 
-    def _number_lines(self, header_lines: int) -> None:
-        """Builds `landed_rejected` (lines the reader could not split: wrong field count) and
-        the `landed` view, whose `_line` skips the rejected lines."""
+    def as_lines(self) -> tuple[str, list[str]]:
+        """A line is not valid JSON: read lines as text so that line alone is quarantined.
+        Slower (every value is extracted from the text), so only for such files."""
+        self.lines_mode = True
+        headers = [c.header for c in self.file_spec.columns]
+        paths = ", ".join(_lit("$." + h) for h in headers)
+        select = ", ".join(f"v[{i + 1}] as {_q(h)}" for i, h in enumerate(headers))
+        lines = (
+            f"read_csv({self.path}, columns={{'line': 'VARCHAR'}}, header=false, "
+            "delim=chr(1), quote='', escape='', auto_detect=false, store_rejects=true, "
+            "rejects_table='landed_rejects', rejects_scan='landed_scan')"
+        )
+        # Nested CASEs: DuckDB evaluates a branch only for rows that reach it, and the JSON
+        # functions raise on invalid input.
+        obj = "case when json_valid(line) then json_type(line) = 'OBJECT' else false end"
+        relation = (
+            f"select {select}, _valid, case when not _valid then line end as _text from ("
+            f"select line, {obj} as _valid, "
+            f"case when {obj} then json_extract_string(line, [{paths}]) end as v from {lines})"
+        )
+        seen = [
+            r[0]
+            for r in self.con.execute(
+                f"select distinct unnest(json_keys(line)) from (select line from {lines}) "
+                f"where {obj} order by 1"
+            ).fetchall()
+        ]
+        for table in ("landed_rejects", "landed_scan"):
+            self.con.execute(f"drop table if exists {table}")
+        return relation, seen
+
+    def rejected_lines(self, header_lines: int) -> list[tuple[int, str, str]]:
+        """Lines the reader could not split, as (data line, reason, text); a line that is not
+        valid UTF-8 rejects the file."""
+        exists = self.con.execute(
+            "select count(*) from duckdb_tables() where table_name = 'landed_rejects'"
+        ).fetchall()[0][0]
+        if not exists:
+            return []
         rejects = self.con.execute(
             # One line can raise several errors (one per missing field): keep the first.
             "select line, arg_min(error_type::varchar || ': ' || error_message, column_idx), "
@@ -515,31 +542,9 @@ class _Reader:
                 f"not valid UTF-8 (line {int(encoding_errors[0]) - header_lines}): "
                 "wrong encoding, expected utf-8"
             )
-        self.con.execute(
-            "create temp table landed_rejected (line bigint, reason varchar, text varchar)"
-        )
-        if not rejects:
-            self.con.execute(
-                "create temp view landed as select rowid + 1 as _line, * from landed_raw"
-            )
-            return
-        self.con.executemany(
-            "insert into landed_rejected values (?, ?, ?)",
-            [(int(line) - header_lines, msg, text) for line, msg, text, _ in rejects],
-        )
-        total = self.con.execute("select count(*) from landed_raw").fetchall()[0][0]
-        # The n-th accepted row sits on the n-th data line that was not rejected.
-        self.con.execute(
-            "create temp table landed_lines as select row_number() over (order by l) as _ord, "
-            f"l as _line from range(1, {total + len(rejects) + 1}) t(l) "
-            "where l not in (select line from landed_rejected)"
-        )
-        self.con.execute(
-            "create temp view landed as select landed_lines._line, landed_raw.* "
-            "from landed_raw join landed_lines on landed_lines._ord = landed_raw.rowid + 1"
-        )
+        return [(int(line) - header_lines, msg, text) for line, msg, text, _ in rejects]
 
-    def _check_required(self, headers: Iterable[str]) -> None:
+    def check_required(self, headers: Iterable[str]) -> None:
         present = set(headers)
         missing = [
             c.header for c in self.file_spec.columns if c.required and c.header not in present
@@ -579,13 +584,14 @@ def _readable_copy(path: Path, encoding: str, workdir: Path) -> Path:
     return out
 
 
-def _mask_record_sql(file_spec: FileSpec, pii_hash: Callable[[str], str]) -> str:
-    """The quarantined row as JSON, personal data replaced by its keyed hash."""
+def _mask_record_sql(file_spec: FileSpec, raw_of: dict[str, str]) -> str:
+    """The quarantined row as JSON of its text values, personal data replaced by its keyed
+    hash."""
     parts = []
     for col in file_spec.columns:
-        value = f"landed.{_q(col.header)}"
+        value = raw_of[col.name]
         if col.pii:
-            value = pii_hash(value)
+            value = _hmac_sql(value)
         parts.append(f"{_lit(col.name)}, {value}")
     return f"to_json(json_object({', '.join(parts)}))::varchar"
 
@@ -593,14 +599,10 @@ def _mask_record_sql(file_spec: FileSpec, pii_hash: Callable[[str], str]) -> str
 # Temp tables of a load. Some hold values before hashing, so none outlives the load: the
 # connection may stay open for more days (a backfill) or other work.
 _WORK_TABLES = (
-    "landed_raw",
-    "landed_lines",
-    "landed_rejected",
     "landed_rejects",
     "landed_scan",
-    "landed_checked",
     "day_quarantine",
-    "day_ranked",
+    "day_duplicates",
     "day_repeats",
     "day_erasures",
 )
@@ -611,10 +613,68 @@ def _work_tables(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     try:
         yield
     finally:
-        con.execute("drop view if exists landed")
-        con.execute("drop table if exists day_good")
         for table in _WORK_TABLES:
             con.execute(f"drop table if exists {table}")
+
+
+@dataclass
+class _DataFile:
+    """A landing file's Parquet data file, written for this load."""
+
+    file: str  # the landing file, relative to the landing zone (lineage)
+    path: Path
+
+
+# Files of one day streamed at once (GROWTH_INGEST_FILE_WORKERS): two fill both cores of the
+# 2-core machine this was measured on; the files of a day share the warehouse memory limit.
+FILE_WORKERS = int(os.environ.get("GROWTH_INGEST_FILE_WORKERS", "2"))
+
+
+@dataclass
+class _FileJob:
+    file_spec: FileSpec
+    path: Path
+    result: FileResult
+    out: Path
+
+
+def _load_file_or_reject(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    job: _FileJob,
+    workdir: Path,
+    business_date: dt.date,
+    params: dict[str, bytes],
+    say: Callable[[str], None],
+) -> list[tuple]:
+    """Loads one file into its data file; returns its quarantine rows. A file that cannot be
+    trusted is quarantined whole: its data file is deleted and it returns no rows."""
+    result = job.result
+    try:
+        try:
+            return _load_file(
+                con,
+                spec,
+                job.file_spec,
+                job.path,
+                workdir,
+                job.out,
+                business_date,
+                result,
+                params,
+            )
+        except duckdb.Error as exc:
+            # DuckDB's own verdict on a file it cannot read (truncated gzip, ...)
+            first = str(exc).strip().splitlines()[0][:300]
+            kind = "corrupt or truncated gzip" if "gzip" in first.lower() else "unreadable file"
+            raise FileRejected(f"{kind}: {first}") from exc
+    except FileRejected as exc:
+        job.out.unlink(missing_ok=True)
+        result.status, result.reason = "quarantined", str(exc)
+        result.rows_loaded = result.duplicates_dropped = 0
+        result.rows_quarantined = result.rows_read
+        say(f"{result.file}: file quarantined ({exc})")
+        return []
 
 
 def load_day(
@@ -633,77 +693,90 @@ def load_day(
         raise LoadError(
             f"{spec.name} {business_date} is not ready: {folder} has no {SUCCESS_MARKER} marker"
         )
+    lake = raw_lake(con)
     ensure_tables(con, spec)
     con.execute("set TimeZone = 'Asia/Shanghai'")
     params = _hmac_pads(pii_key)
     results: list[FileResult] = []
-    columns = spec.columns()
+    _remove_unreferenced(con, spec, lake / spec.table)
+    version = lake / spec.table / business_date.isoformat() / uuid.uuid4().hex[:12]
+    committed = False
 
-    con.execute("drop table if exists day_good")
-    con.execute("drop table if exists day_quarantine")
     con.execute(
-        "create temp table day_quarantine (file varchar, line bigint, reason varchar, "
-        "raw_record varchar)"
+        "create or replace temp table day_quarantine (file varchar, line bigint, "
+        "reason varchar, raw_record varchar)"
     )
-    typed_cols = ", ".join(f"{_q(n)} {t}" for n, t in columns.items())
-    con.execute(f"create temp table day_good ({typed_cols}, _source_file varchar, _line bigint)")
+    try:
+        with tempfile.TemporaryDirectory(prefix="growth-load-") as tmp, _work_tables(con):
+            jobs: list[_FileJob] = []
+            for file_spec in spec.files:
+                paths = sorted(
+                    p for p in folder.iterdir() if fnmatch.fnmatch(p.name, file_spec.pattern)
+                )
+                if not paths:
+                    result = FileResult(file=f"{spec.name}/{business_date}/{file_spec.pattern}")
+                    result.status, result.reason = "quarantined", "expected file not found"
+                    results.append(result)
+                    continue
+                for path in paths:
+                    rel = f"{spec.name}/{business_date}/{path.name}"
+                    result = FileResult(file=rel, bytes=path.stat().st_size)
+                    results.append(result)
+                    jobs.append(_FileJob(file_spec, path, result, version / f"{path.name}.parquet"))
 
-    with tempfile.TemporaryDirectory(prefix="growth-load-") as tmp, _work_tables(con):
-        for file_spec in spec.files:
-            paths = sorted(
-                p for p in folder.iterdir() if fnmatch.fnmatch(p.name, file_spec.pattern)
-            )
-            if not paths:
-                result = FileResult(file=f"{spec.name}/{business_date}/{file_spec.pattern}")
-                result.status, result.reason = "quarantined", "expected file not found"
-                results.append(result)
-                continue
-            for path in paths:
-                rel = f"{spec.name}/{business_date}/{path.name}"
-                result = FileResult(file=rel, bytes=path.stat().st_size)
-                results.append(result)
+            def run(job: _FileJob) -> list[tuple]:
+                # A cursor is a connection of its own (its own temp tables), so two files can
+                # stream at once: one file's scan leaves a core idle while it writes.
+                cursor = con.cursor()
                 try:
-                    try:
-                        _load_file(con, spec, file_spec, path, Path(tmp), result, params)
-                    except duckdb.Error as exc:
-                        # DuckDB's own verdict on a file it cannot read (truncated gzip, ...)
-                        first = str(exc).strip().splitlines()[0][:300]
-                        kind = (
-                            "corrupt or truncated gzip"
-                            if "gzip" in first.lower()
-                            else ("unreadable file")
-                        )
-                        raise FileRejected(f"{kind}: {first}") from exc
-                except FileRejected as exc:
-                    result.status, result.reason = "quarantined", str(exc)
-                    result.rows_loaded = result.duplicates_dropped = 0
-                    result.rows_quarantined = result.rows_read
-                    con.execute("delete from day_good where _source_file = ?", [rel])
-                    con.execute("delete from day_quarantine where file = ?", [rel])
-                    say(f"{rel}: file quarantined ({exc})")
+                    cursor.execute("set TimeZone = 'Asia/Shanghai'")
+                    return _load_file_or_reject(
+                        cursor, spec, job, Path(tmp), business_date, params, say
+                    )
+                finally:
+                    cursor.close()
 
-        # Whole-file quarantines are recorded once, with an empty line.
-        for result in results:
-            if result.status == "quarantined":
-                con.execute(
-                    "insert into day_quarantine values (?, null, ?, null)",
-                    [result.file, result.reason],
+            with ThreadPoolExecutor(max_workers=max(1, min(FILE_WORKERS, len(jobs)))) as pool:
+                quarantined = [row for rows in pool.map(run, jobs) for row in rows]
+            if quarantined:
+                con.executemany(
+                    "insert into day_quarantine values (?, ?, ?, ?)",
+                    sorted(quarantined, key=lambda r: (r[0], r[1])),
                 )
+            data_files = [
+                _DataFile(job.result.file, job.out) for job in jobs if job.result.status == "loaded"
+            ]
 
-        dup_counts = _drop_repeats(con, spec)
-        for result in results:
-            if result.status == "loaded":
-                result.duplicates_dropped = dup_counts.get(result.file, 0)
-                result.rows_loaded -= result.duplicates_dropped
-            if not result.reconciles():
-                raise LoadError(
-                    f"{result.file}: reconciliation failed: read {result.rows_read} != loaded "
-                    f"{result.rows_loaded} + quarantined {result.rows_quarantined} + "
-                    f"duplicates {result.duplicates_dropped}"
-                )
+            # Whole-file quarantines are recorded once, with an empty line.
+            for result in results:
+                if result.status == "quarantined":
+                    con.execute(
+                        "insert into day_quarantine values (?, null, ?, null)",
+                        [result.file, result.reason],
+                    )
 
-        record_dates = _record_dates(con, spec, business_date)
-        _commit(con, spec, business_date, results, params)
+            dup_counts = _find_repeats(con, spec, data_files)
+            for result in results:
+                if result.status == "loaded":
+                    result.duplicates_dropped = dup_counts.get(result.file, 0)
+                    result.rows_loaded -= result.duplicates_dropped
+                if not result.reconciles():
+                    raise LoadError(
+                        f"{result.file}: reconciliation failed: read {result.rows_read} != "
+                        f"loaded {result.rows_loaded} + quarantined {result.rows_quarantined}"
+                        f" + duplicates {result.duplicates_dropped}"
+                    )
+
+            kept = _kept_rows_sql(data_files)
+            record_dates = _record_dates(con, spec, business_date, kept)
+            _commit(con, spec, business_date, results, data_files, kept, lake, params)
+            committed = True
+    finally:
+        if not committed:
+            shutil.rmtree(version, ignore_errors=True)
+    # The data files this load replaced (its day's, and any an erasure rewrote) are no longer
+    # referenced once it committed.
+    _remove_unreferenced(con, spec, lake / spec.table)
 
     elapsed = time.perf_counter() - started
     day = DayResult(spec.name, business_date, results, record_dates, elapsed)
@@ -715,153 +788,219 @@ def load_day(
     return day
 
 
+def _file_select(spec: SourceSpec, file_spec: FileSpec, relation: str) -> str:
+    """The SELECT that types, checks and hashes every record of one file, in file order.
+
+    Every record the reader could split is kept, valid or not, so a record's position in the
+    data file is its position in the landing file; `_reason` marks the invalid ones, which
+    the raw view leaves out and the quarantine lists with their masked text.
+
+    Text columns are referenced where they are used rather than copied through the
+    subqueries: carrying a typed copy of every column costs a fifth of a large day's load.
+    """
+    is_json = file_spec.format == "jsonl"
+    raw_of = {c.name: _q(c.header) for c in file_spec.columns}
+    text_of: dict[str, str] = {}
+    value_of: dict[str, str] = {}
+    texts, typed_cols = [], []
+    for i, c in enumerate(file_spec.columns):
+        # Typed values are trimmed whatever the format (a padded number still parses).
+        texts.append(f"{_text(raw_of[c.name], trim=not is_json or c.type != 'varchar')} as _s{i}")
+        text_of[c.name] = value_of[c.name] = f"_s{i}"
+        if c.type != "varchar":
+            typed_cols.append(f"{_typed_expr(c, f'_s{i}')} as _t{i}")
+            value_of[c.name] = f"_t{i}"
+    reasons = [
+        r for c in file_spec.columns for r in _reason_exprs(c, text_of[c.name], value_of[c.name])
+    ]
+    reason_sql = f"concat_ws('; ', {', '.join(reasons)})" if reasons else "''"
+    masked = _mask_record_sql(file_spec, raw_of)
+    if is_json:
+        # A line that is not a JSON object has no values to check.
+        reason_sql = f"case when not _valid then 'unparseable JSON line' else {reason_sql} end"
+        unparsed = (
+            "'<unparseable line withheld: this source carries personal data>'"
+            if any(c.pii for c in file_spec.columns)
+            else "left(_text, 2000)"
+        )
+        masked = f"case when not _valid then {unparsed} else {masked} end"
+
+    typed = {c.name: c for c in file_spec.columns}
+    select = []
+    for name, sql_type in spec.columns().items():
+        if name in typed:
+            value = value_of[name]
+            expr = _hmac_sql(value) if typed[name].pii else value
+        elif name in file_spec.constants:
+            expr = _lit(file_spec.constants[name])
+        elif name in spec.keys:
+            expr = _hmac_sql(value_of[spec.keys[name]])
+        else:
+            expr = f"cast(null as {sql_type})"
+        select.append(f"{expr} as {_q(name)}")
+    typed_sql = ", ".join(["*", *typed_cols])
+    return (
+        f"select {', '.join(select)}, cast($business_date as date) as _business_date, "
+        "$file as _source_file, _reason, "
+        f"case when _reason is not null then {masked} end as _quarantine_record "
+        f"from (select *, nullif({reason_sql}, '') as _reason "
+        f"from (select {typed_sql} from (select src.*, {', '.join(texts)} "
+        f"from ({relation}) src)))"
+    )
+
+
 def _load_file(
     con: duckdb.DuckDBPyConnection,
     spec: SourceSpec,
     file_spec: FileSpec,
     path: Path,
     workdir: Path,
+    out: Path,
+    business_date: dt.date,
     result: FileResult,
     params: dict[str, bytes],
-) -> None:
+) -> list[tuple]:
+    """Streams one file into its data file; returns its quarantine rows."""
     if result.bytes == 0 and (file_spec.format == "csv" or path.suffix == ".gz"):
         raise FileRejected("empty file (0 bytes): a header or data was required")
     readable = _readable_copy(path, file_spec.encoding, workdir)
-    reader = _Reader(con, spec, file_spec)
-    headers = reader.read(path, readable)
+    reader = _Reader(con, file_spec, readable)
+    relation, headers = reader.open()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    values = {**params, "file": result.file, "business_date": business_date}
+
+    def write(relation: str) -> None:
+        sql = (
+            f"copy ({_file_select(spec, file_spec, relation)}) to {_lit(str(out))} "
+            "(format parquet, compression snappy)"
+        )
+        # DuckDB refuses named parameters a statement does not use (the key pads, for a
+        # source without personal data).
+        con.execute(sql, {k: v for k, v in values.items() if f"${k}" in sql})
+
+    try:
+        write(relation)
+    except duckdb.InvalidInputException:
+        if file_spec.format != "jsonl" or reader.lines_mode:
+            raise
+        # The sample was valid JSON but a later line is not.
+        out.unlink(missing_ok=True)
+        relation, headers = reader.as_lines()
+        write(relation)
+    rejected = reader.rejected_lines(header_lines=1 if file_spec.format == "csv" else 0)
+    accepted, bad = con.execute(
+        f"select count(*), count(_reason) from read_parquet({_lit(str(out))})"
+    ).fetchall()[0]
+    if file_spec.format == "jsonl":
+        # JSON keys are known once read; a file without records has none to miss.
+        headers = headers if accepted else []
+        if accepted:
+            reader.check_required(headers)
     known = {c.header for c in file_spec.columns}
     result.drift = sorted(h for h in headers if h not in known)
-
-    rejected = con.execute("select count(*) from landed_rejected").fetchall()[0][0]
-    accepted = con.execute("select count(*) from landed").fetchall()[0][0]
-    result.rows_read = accepted + rejected
+    result.rows_read = accepted + len(rejected)
     if result.rows_read < spec.min_rows:
         raise FileRejected(
             f"{result.rows_read} data rows where at least {spec.min_rows} are required"
         )
-
-    # Typed values are computed once, in an inner query, and the reasons read them there.
-    raw_of = {c.name: f"_raw_{i}" for i, c in enumerate(file_spec.columns)}
-    inner = ", ".join(
-        [f"landed.{_q(c.header)} as {raw_of[c.name]}" for c in file_spec.columns]
-        + [f"{_typed_expr(c, f'landed.{_q(c.header)}')} as {_q(c.name)}" for c in file_spec.columns]
-    )
-    if file_spec.format == "jsonl":
-        inner += ", landed._valid"
-    typed = {c.name: _q(c.name) for c in file_spec.columns}
-    reasons = [
-        r for c in file_spec.columns for r in _reason_exprs(c, raw_of[c.name], typed[c.name])
-    ]
-    reason_sql = f"concat_ws('; ', {', '.join(reasons)})" if reasons else "''"
-    if file_spec.format == "jsonl":
-        # A line that is not a JSON object has no values to check.
-        reason_sql = f"case when not _valid then 'unparseable JSON line' else {reason_sql} end"
-
-    has_pii = any(c.pii for c in file_spec.columns)
-    masked = _mask_record_sql(file_spec, _hmac_sql)
-    if file_spec.format == "jsonl":
-        unparsed = (
-            "'<unparseable line withheld: this source carries personal data>'"
-            if has_pii
-            else "left(landed._text, 2000)"
-        )
-        masked = f"case when not landed._valid then {unparsed} else {masked} end"
-
-    con.execute("drop table if exists landed_checked")
-    con.execute(
-        f"create temp table landed_checked as select _line, nullif({reason_sql}, '') as _reason, "
-        + ", ".join(typed.values())
-        + f" from (select landed._line, {inner} from landed)"
-    )
-    rel = result.file
-    # The masked record is built for rejected rows only: it is the costliest expression.
-    con.execute(
-        f"insert into day_quarantine select $file, c._line, c._reason, {masked} "
-        "from landed_checked c join landed on landed._line = c._line "
-        "where c._reason is not null order by c._line",
-        {**params, "file": rel} if has_pii else {"file": rel},
-    )
-    # Lines the CSV reader itself rejected (wrong field count, invalid characters).
-    rejected_record = (
-        "'<unparseable line withheld: this source carries personal data>'"
-        if has_pii
-        else "left(text, 2000)"
-    )
-    con.execute(
-        f"insert into day_quarantine select ?, line, 'unparseable line: ' || reason, "
-        f"{rejected_record} from landed_rejected",
-        [rel],
-    )
-    bad = con.execute("select count(*) from landed_checked where _reason is not null").fetchall()[
-        0
-    ][0]
-    result.rows_quarantined = bad + rejected
-
-    select = []
-    for name in spec.columns():
-        if name in typed:
-            col = next(c for c in file_spec.columns if c.name == name)
-            select.append(_hmac_sql(_q(name)) if col.pii else _q(name))
-        elif name in file_spec.constants:
-            select.append(_lit(file_spec.constants[name]))
-        elif name in spec.keys:
-            select.append(_hmac_sql(_q(spec.keys[name])))
-        else:
-            select.append("null")
-    con.execute(
-        f"insert into day_good select {', '.join(select)}, $file, _line "
-        "from landed_checked where _reason is null",
-        {**params, "file": rel} if (has_pii or spec.keys) else {"file": rel},
-    )
+    quarantine: list[tuple] = []
+    if bad:
+        rows = con.execute(
+            "select file_row_number + 1, _reason, _quarantine_record "
+            f"from read_parquet({_lit(str(out))}, file_row_number=true) "
+            "where _reason is not null order by 1"
+        ).fetchall()
+        rejected_at = sorted(line for line, _, _ in rejected)
+        quarantine += [
+            (result.file, _line_of(record, rejected_at), reason, text)
+            for record, reason, text in rows
+        ]
+    if rejected:
+        has_pii = any(c.pii for c in file_spec.columns)
+        quarantine += [
+            (
+                result.file,
+                line,
+                f"unparseable line: {reason}",
+                "<unparseable line withheld: this source carries personal data>"
+                if has_pii
+                else (text or "")[:2000],
+            )
+            for line, reason, text in rejected
+        ]
+    result.rows_quarantined = bad + len(rejected)
     result.rows_loaded = accepted - bad
+    return quarantine
 
 
-def _drop_repeats(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> dict[str, int]:
-    """Keeps one row per primary key (the latest version for change feeds); counts the rest
-    against the file they came from.
+def _line_of(record: int, rejected_lines: list[int]) -> int:
+    """The data line of the n-th record the reader accepted, skipping the lines it rejected."""
+    line = record
+    for rejected in rejected_lines:
+        if rejected <= line:
+            line += 1
+    return line
+
+
+def _kept_rows_sql(data_files: list[_DataFile]) -> str:
+    """The day's valid, deduplicated rows (as the raw view will show them)."""
+    if not data_files:
+        return ""
+    paths = ", ".join(_lit(str(f.path)) for f in data_files)
+    return (
+        "(select d.* from (select *, file_row_number + 1 as _line "
+        f"from read_parquet([{paths}], file_row_number=true)) d "
+        "where d._reason is null and not exists (select 1 from day_duplicates x "
+        "where x.file = d._source_file and x.line = d._line))"
+    )
+
+
+def _find_repeats(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, data_files: list[_DataFile]
+) -> dict[str, int]:
+    """Fills `day_duplicates` with every row that loses to another row of the same primary key
+    (the latest version for change feeds), and counts them against the file they came from.
 
     Repeats are a small share of a day (SDK retries, re-sent changes), so only the keys that
     repeat are ranked; ranking the whole day costs a window over every row.
     """
+    con.execute("create or replace temp table day_duplicates (file varchar, line bigint)")
+    if not data_files:
+        return {}
+    paths = ", ".join(_lit(str(f.path)) for f in data_files)
+    day = (
+        "(select *, file_row_number + 1 as _line "
+        f"from read_parquet([{paths}], file_row_number=true) where _reason is null)"
+    )
     pk = ", ".join(_q(c) for c in spec.primary_key)
     # Keys may contain empty values (a post without a note): they still identify a record.
     same_key = " and ".join(f"g.{_q(c)} is not distinct from d.{_q(c)}" for c in spec.primary_key)
     order = "".join(f"g.{_q(c)} desc nulls last, " for c in spec.version_order())
     con.execute(
-        f"create temp table day_repeats as select {pk} from day_good group by all "
-        "having count(*) > 1"
+        f"create or replace temp table day_repeats as select {pk} "
+        f"from read_parquet([{paths}]) where _reason is null group by all having count(*) > 1"
     )
+    if not con.execute("select count(*) from day_repeats").fetchall()[0][0]:
+        return {}
     con.execute(
-        "create temp table day_ranked as select g.*, row_number() over "
+        "insert into day_duplicates select _source_file, _line from ("
+        "select g._source_file, g._line, row_number() over "
         f"(partition by {', '.join('g.' + _q(c) for c in spec.primary_key)} "
-        f"order by {order}g._source_file desc, "
-        f"g._line desc) as _rank from day_good g semi join day_repeats d on {same_key}"
+        f"order by {order}g._source_file desc, g._line desc) as _rank "
+        f"from {day} g semi join day_repeats d on {same_key}) where _rank > 1"
     )
-    counts = dict(
-        con.execute(
-            "select _source_file, count(*) from day_ranked where _rank > 1 group by 1"
-        ).fetchall()
-    )
-    # Losers leave day_good in place: deleting the few repeats is far cheaper than rewriting
-    # (or anti-joining) the whole day.
-    same_row = " and ".join(
-        [f"g.{_q(c)} is not distinct from r.{_q(c)}" for c in spec.primary_key]
-        + ["g._source_file = r._source_file", "g._line = r._line"]
-    )
-    con.execute(
-        "delete from day_good g using (select * from day_ranked where _rank > 1) r "
-        f"where {same_row}"
-    )
-    return counts
+    return dict(con.execute("select file, count(*) from day_duplicates group by 1").fetchall())
 
 
 def _record_dates(
-    con: duckdb.DuckDBPyConnection, spec: SourceSpec, business_date: dt.date
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, business_date: dt.date, kept: str
 ) -> list[dt.date]:
     if not spec.record_time:
         return [business_date]
+    if not kept:
+        return []
     rows = con.execute(
-        f"select distinct cast({_q(spec.record_time)} as date) from day_good "
+        f"select distinct cast({_q(spec.record_time)} as date) from {kept} "
         f"where {_q(spec.record_time)} is not null order by 1"
     ).fetchall()
     return [r[0] for r in rows]
@@ -872,30 +1011,35 @@ def _commit(
     spec: SourceSpec,
     business_date: dt.date,
     results: list[FileResult],
+    data_files: list[_DataFile],
+    kept: str,
+    lake: Path,
     params: dict[str, bytes],
 ) -> None:
-    columns = ", ".join(_q(c) for c in spec.columns())
+    """Swaps the day in: its data files, duplicates, quarantine and load log, and the raw view
+    over the source's data files, in one transaction. Readers see the old day or the new."""
     con.execute("begin transaction")
     try:
-        con.execute(f"delete from raw.{spec.table} where _business_date = ?", [business_date])
+        scope = [spec.name, business_date]
+        con.execute("delete from lake.data_files where source = ? and business_date = ?", scope)
+        if data_files:
+            con.executemany(
+                "insert into lake.data_files values (?, ?, ?, ?)",
+                [(spec.name, business_date, f.file, str(f.path)) for f in data_files],
+            )
+        con.execute("delete from audit.duplicates where source = ? and business_date = ?", scope)
         con.execute(
-            f"insert into raw.{spec.table} ({columns}, _business_date, _source_file, _line) "
-            f"select {columns}, ?, _source_file, _line from day_good",
-            [business_date],
+            "insert into audit.duplicates select ?, ?, file, line from day_duplicates "
+            "order by file, line",
+            scope,
         )
-        con.execute(
-            "delete from audit.quarantine where source = ? and business_date = ?",
-            [spec.name, business_date],
-        )
+        con.execute("delete from audit.quarantine where source = ? and business_date = ?", scope)
         con.execute(
             "insert into audit.quarantine select ?, ?, file, line, reason, raw_record "
             "from day_quarantine order by file, line nulls first",
-            [spec.name, business_date],
+            scope,
         )
-        con.execute(
-            "delete from audit.load_log where source = ? and business_date = ?",
-            [spec.name, business_date],
-        )
+        con.execute("delete from audit.load_log where source = ? and business_date = ?", scope)
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         con.executemany(
             "insert into audit.load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -918,7 +1062,8 @@ def _commit(
             ],
         )
         if spec.erasure:
-            _record_erasures(con, spec, spec.erasure, business_date)
+            _record_erasures(con, spec, spec.erasure, business_date, kept, lake)
+        _refresh_view(con, spec)
         _apply_erasures(con, spec, business_date, params)
         con.execute("commit")
     except Exception:
@@ -926,17 +1071,71 @@ def _commit(
         raise
 
 
+def _refresh_view(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
+    """raw.<table>: the valid, deduplicated rows of every committed data file of the source."""
+    columns = {**spec.columns(), "_business_date": "DATE", "_source_file": "VARCHAR"}
+    paths = [
+        p
+        for (p,) in con.execute(
+            "select data_path from lake.data_files where source = ? order by business_date, file",
+            [spec.name],
+        ).fetchall()
+    ]
+    typed = ", ".join(f"cast(d.{_q(n)} as {t}) as {_q(n)}" for n, t in columns.items())
+    if not paths:
+        empty = ", ".join(f"cast(null as {t}) as {_q(n)}" for n, t in columns.items())
+        body = f"select {empty}, cast(null as bigint) as _line where false"
+    else:
+        body = (
+            f"select {typed}, d._line from (select *, file_row_number + 1 as _line "
+            f"from read_parquet([{', '.join(_lit(p) for p in paths)}], file_row_number=true, "
+            "union_by_name=true)) d where d._reason is null and not exists ("
+            "select 1 from audit.duplicates x where x.source = "
+            f"{_lit(spec.name)} and x.business_date = d._business_date "
+            "and x.file = d._source_file and x.line = d._line)"
+        )
+    con.execute(f"create or replace view raw.{spec.table} as {body}")
+
+
+def _remove_unreferenced(con: duckdb.DuckDBPyConnection, spec: SourceSpec, root: Path) -> None:
+    """Deletes the source's data files that no committed load refers to: the ones a newer load
+    replaced, or the ones a load that failed before its commit left behind."""
+    if not root.exists():
+        return
+    referenced = {
+        Path(p)
+        for (p,) in con.execute(
+            "select data_path from lake.data_files where source = ?", [spec.name]
+        ).fetchall()
+    }
+    for path in sorted(root.rglob("*.parquet")):
+        if path not in referenced:
+            path.unlink()
+    # Emptied load folders, then emptied date folders.
+    for folder in sorted(root.glob("*/*"), reverse=True) + sorted(root.glob("*")):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+
+
 def _record_erasures(
-    con: duckdb.DuckDBPyConnection, spec: SourceSpec, erasure: ErasureSpec, business_date: dt.date
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    erasure: ErasureSpec,
+    business_date: dt.date,
+    kept: str,
+    lake: Path,
 ) -> None:
-    """Adds the day's erasure requests to audit.erasures. A request is never withdrawn (a re-drop
-    without the flag does not bring the data back), and its date is the first folder it came
-    in, whatever order days are loaded in."""
-    con.execute(
-        "create or replace temp table day_erasures as select distinct "
-        f"{_q(erasure.key)} as erased_key from day_good "
-        f"where {_q(erasure.flag)} and {_q(erasure.key)} is not null"
-    )
+    """Adds the day's erasure requests to audit.erasures and purges the subjects' personal
+    columns in every data file of the source.
+
+    A request is never withdrawn (a re-drop without the flag does not bring the data back),
+    and its date is the first folder it came in, whatever order days are loaded in."""
+    con.execute("create or replace temp table day_erasures (erased_key varchar)")
+    if kept:
+        con.execute(
+            f"insert into day_erasures select distinct {_q(erasure.key)} from {kept} "
+            f"where {_q(erasure.flag)} and {_q(erasure.key)} is not null"
+        )
     con.execute(
         "delete from audit.erasures where source = ? and first_business_date > ? "
         "and erased_key in (select erased_key from day_erasures)",
@@ -949,14 +1148,45 @@ def _record_erasures(
         [spec.name, business_date, spec.name],
     )
     con.execute("drop table day_erasures")
+
     # Every partition: an erased subject's older versions hold the same personal data.
+    # Parquet files are immutable, so a file holding any is rewritten (in file order, which
+    # is its line numbering) and swapped in with the rest of the transaction.
     erased = f"(select erased_key from audit.erasures where source = {_lit(spec.name)})"
-    assignments = ", ".join(f"{_q(c)} = null" for c in erasure.purge)
-    still_set = " or ".join(f"{_q(c)} is not null" for c in erasure.purge)
-    con.execute(
-        f"update raw.{spec.table} set {assignments} "
-        f"where {_q(erasure.key)} in {erased} and ({still_set})"
+    still_set = " or ".join(f"{_q(c)} is not null" for c in (*erasure.purge, "_quarantine_record"))
+    files = con.execute(
+        "select business_date, data_path from lake.data_files where source = ?",
+        [spec.name],
+    ).fetchall()
+    if not files:
+        return
+    paths = ", ".join(_lit(p) for _, p in files)
+    dirty = {
+        p
+        for (p,) in con.execute(
+            f"select distinct filename from read_parquet([{paths}], filename=true) "
+            f"where {_q(erasure.key)} in {erased} and ({still_set})"
+        ).fetchall()
+    }
+    purged = ", ".join(
+        f"case when {_q(erasure.key)} in {erased} then null else {_q(c)} end as {_q(c)}"
+        for c in (*erasure.purge, "_quarantine_record")
     )
+    for business_date_, path in files:
+        if path not in dirty:
+            continue
+        new = (lake / spec.table / business_date_.isoformat() / uuid.uuid4().hex[:12]) / Path(
+            path
+        ).name
+        new.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(
+            f"copy (select * replace ({purged}) from read_parquet({_lit(path)})) "
+            f"to {_lit(str(new))} (format parquet, compression snappy)"
+        )
+        con.execute(
+            "update lake.data_files set data_path = ? where source = ? and data_path = ?",
+            [str(new), spec.name, path],
+        )
 
 
 def _apply_erasures(

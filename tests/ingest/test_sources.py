@@ -208,7 +208,8 @@ def test_csv_local_times_and_types_are_kept_as_written(con, landing):
 
 
 def clear_values_found(path: Path, values: tuple[str, ...]) -> list[str]:
-    """Every VARCHAR column of every table in the DuckDB file that holds one of the values."""
+    """Every VARCHAR column of every table or view in the DuckDB file, and of every data file
+    of its raw lake, that holds one of the values."""
     found = []
     connection = duckdb.connect(str(path), read_only=True)
     try:
@@ -225,6 +226,23 @@ def clear_values_found(path: Path, values: tuple[str, ...]) -> list[str]:
                 ).fetchall()[0][0]
                 if hits:
                     found.append(f"{schema}.{name}.{column}: {value}")
+        # The raw lake's data files hold columns the raw views do not show (the invalid
+        # records, their masked text): every text column of every file is searched too.
+        data_files = sorted(path.with_name(path.name + ".raw").rglob("*.parquet"))
+        assert data_files
+        for data_file in data_files:
+            relation = f"read_parquet('{data_file}')"
+            for column, data_type, *_ in connection.execute(
+                f"describe select * from {relation}"
+            ).fetchall():
+                if data_type != "VARCHAR":
+                    continue
+                for value in values:
+                    hits = connection.execute(
+                        f'select count(*) from {relation} where contains("{column}", ?)', [value]
+                    ).fetchall()[0][0]
+                    if hits:
+                        found.append(f"{data_file.name}.{column}: {value}")
     finally:
         connection.close()
     return found
