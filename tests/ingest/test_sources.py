@@ -348,6 +348,15 @@ def test_erasure_purges_personal_data_everywhere_and_keeps_facts(con, landing):
     assert table(con, "select source, erased_key, first_business_date from audit.erasures") == [
         ("customers", hashed("C1"), D2)
     ]
+    # ... and in the data files behind the raw views, where invalid records are kept too
+    (warehouse,) = table(con, "select path from duckdb_databases() where database_name = 'w'")[0]
+    files = sorted(str(f) for f in Path(warehouse + ".raw").rglob("customers/*/*/*.parquet"))
+    assert len(files) == 2  # the replaced versions were deleted
+    assert table(
+        con,
+        f"select count(*) from read_parquet({files}) where customer_id = 'C1' "
+        "and (phone_hash is not null or birth_year is not null or _quarantine_record is not null)",
+    ) == [(0,)]
 
 
 def test_erasure_is_idempotent_and_independent_of_load_order(tmp_path, landing):
