@@ -69,6 +69,31 @@ def table(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
 # ------------------------------------------------------ duplicate event_id / same change record
 
 
+def test_empty_json_strings_are_kept_unless_the_contract_constrains_them(con, landing):
+    # JSON has null, so an empty free-form string is a value the SDK sent; an empty id or
+    # enumerated value is missing, like an empty CSV field.
+    write_jsonl_file(
+        landing,
+        "events",
+        D1,
+        "events.jsonl.gz",
+        [
+            event("e1", D1, utm_content=""),
+            event("", D1),
+            event("e3", D1, event_type=""),
+            event("e4", D1, event_time=" "),
+        ],
+    )
+    result = load(con, landing, "events", D1)
+    assert table(con, "select event_id, utm_content from raw.events") == [("e1", "")]
+    assert table(con, "select line, reason from audit.quarantine order by line") == [
+        (2, "missing value in event_id"),
+        (3, "missing value in event_type"),
+        (4, "missing value in event_time"),
+    ]
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 3)
+
+
 def test_a_retried_event_id_is_counted_once_even_across_gzip_parts(con, landing):
     write_jsonl_file(
         landing,
