@@ -5,7 +5,7 @@ import datetime as dt
 
 import dagster as dg
 
-from assets.ingest.loader import DayResult, SourceSpec, load_day, load_source_specs
+from assets.ingest.loader import DayResult, SourceSpec, load_day, load_source_specs, raw_lake
 from orchestration.lib.gx_checks import build_gx_check
 from orchestration.lib.partitions import daily_partitions, partition_dates, single_run
 from orchestration.settings import load_settings, pii_key
@@ -61,7 +61,10 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=raw_asset_key(spec),
         group_name="ingest",
-        description=f"{spec.description} Loaded into raw.{spec.table} by the shared loader.",
+        description=(
+            f"{spec.description} Loaded by the shared loader into Parquet data files, shown "
+            f"by the view raw.{spec.table}."
+        ),
         partitions_def=daily_partitions,
         backfill_policy=single_run,
         kinds={"duckdb", "python"},
@@ -83,6 +86,7 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         dates = partition_dates(context)
         days: list[DayResult] = []
         with context.resources.warehouse.connect() as con:
+            data_files = raw_lake(con) / spec.table
             for number, date in enumerate(dates, start=1):
                 context.log.info(f"[{number}/{len(dates)}] loading {spec.name} {date}")
                 days.append(
@@ -110,6 +114,7 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
                     sorted({x.isoformat() for d in days for x in d.late_dates})
                 ),
                 "bytes": sum(f.bytes for d in days for f in d.files),
+                "data_files": dg.MetadataValue.path(str(data_files)),
                 "seconds": round(sum(d.seconds for d in days), 2),
                 "days": _day_table(days),
             }

@@ -142,10 +142,16 @@ def test_csv_lines_with_wrong_field_count_are_quarantined_not_fatal(con, landing
         *product_rows(2),
         ["S9", "P1", "short row"],
         ["S3", "P1", "x", "skincare", "s", "abc", "99", "2025-01-01", "active", "SUP1", "365"],
+        ["S4", *product_rows(1)[0][1:]],
     ]
     write_products(landing, D1, rows)
     result = load(con, landing, "products", D1)
-    assert table(con, "select sku_id from raw.products order by 1") == [("S1",), ("S2",)]
+    # A raw row's _line counts the records the reader could split (S4 is on data line 5).
+    assert table(con, "select sku_id, _line from raw.products order by 1") == [
+        ("S1", 1),
+        ("S2", 2),
+        ("S4", 4),
+    ]
     quarantined = table(con, "select line, reason from audit.quarantine order by line")
     assert [line for line, _ in quarantined] == [3, 4]
     assert quarantined[0][1].startswith("unparseable line")
