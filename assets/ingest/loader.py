@@ -21,7 +21,7 @@ A day of a source is loaded in four steps, all in DuckDB, reading each file once
 
 Why Parquet under a view and not a DuckDB table: a DuckDB table insert costs a second pass over
 the day (or an ordered insert, which DuckDB cannot parallelise); streaming the scan into Parquet
-keeps a large day within 1.5x of DuckDB merely reading the files (scripts/bench_ingest.py), and
+keeps a large day at about 1.5x of DuckDB merely reading the files (scripts/bench_ingest.py), and
 the same files serve a Spark engine as they are.
 
 Reconciliation (rows read = loaded + quarantined + duplicates) is asserted for every file.
