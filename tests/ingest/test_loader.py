@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from assets.ingest import loader
 from assets.ingest.loader import LoadError, load_day, load_source_specs
 from tests.landing import PRODUCT_HEADER, order, product_rows, write_orders, write_products
 
@@ -87,6 +88,49 @@ def test_reloading_a_day_replaces_it_exactly(con, landing):
     load(con, landing, "orders", D1)
     assert table(con, "select order_id from raw.orders") == [("o1",)]
     assert table(con, "select count(*) from audit.quarantine") == [(0,)]
+
+
+def data_files(con: duckdb.DuckDBPyConnection, source: str) -> list[Path]:
+    (warehouse,) = table(con, "select path from duckdb_databases() where database_name = 'w'")[0]
+    return sorted(Path(warehouse + ".raw").rglob(f"{source}/*/*/*.parquet"))
+
+
+def test_a_load_that_fails_before_its_commit_leaves_the_previous_day(con, landing, monkeypatch):
+    write_orders(landing, D1, [order("o1", D1), order("o2", D1), "{broken"])
+    load(con, landing, "orders", D1)
+    state = (
+        table(con, "select * from raw.orders order by all"),
+        table(con, "select * from audit.quarantine order by all"),
+        table(con, "select * exclude (loaded_at) from audit.load_log order by all"),
+    )
+    committed = data_files(con, "orders")
+
+    # A re-drop whose load fails inside the transaction, after its data file was written.
+    write_orders(landing, D1, [order("o3", D1)])
+
+    def fail(*_args, **_kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(loader, "_refresh_view", fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        load(con, landing, "orders", D1)
+    assert state == (
+        table(con, "select * from raw.orders order by all"),
+        table(con, "select * from audit.quarantine order by all"),
+        table(con, "select * exclude (loaded_at) from audit.load_log order by all"),
+    )
+    assert data_files(con, "orders") == committed
+
+    # A file a crashed load left behind is deleted by the next load; the replaced one too.
+    stray = committed[0].parent.parent / "crashed" / "orders.jsonl.parquet"
+    stray.parent.mkdir()
+    stray.write_bytes(committed[0].read_bytes())
+    monkeypatch.undo()
+    load(con, landing, "orders", D1)
+    assert table(con, "select order_id from raw.orders") == [("o3",)]
+    assert not stray.exists()
+    assert len(data_files(con, "orders")) == 1
+    assert data_files(con, "orders") != committed
 
 
 def test_days_loaded_out_of_order_give_the_same_tables(tmp_path, landing):
