@@ -14,6 +14,7 @@ import pytest
 
 from assets.ingest import loader
 from assets.ingest.loader import LoadError, load_day, load_source_specs
+from tests.ingest.lake import data_files
 from tests.landing import PRODUCT_HEADER, order, product_rows, write_orders, write_products
 
 D1 = dt.date(2026, 3, 1)
@@ -88,11 +89,6 @@ def test_reloading_a_day_replaces_it_exactly(con, landing):
     load(con, landing, "orders", D1)
     assert table(con, "select order_id from raw.orders") == [("o1",)]
     assert table(con, "select count(*) from audit.quarantine") == [(0,)]
-
-
-def data_files(con: duckdb.DuckDBPyConnection, source: str) -> list[Path]:
-    (warehouse,) = table(con, "select path from duckdb_databases() where database_name = 'w'")[0]
-    return sorted(Path(warehouse + ".raw").rglob(f"{source}/*/*/*.parquet"))
 
 
 def test_a_load_that_fails_before_its_commit_leaves_the_previous_day(con, landing, monkeypatch):

@@ -14,6 +14,7 @@ import pytest
 from assets.ingest.loader import LoadError, is_ready, load_day, load_source_specs
 from orchestration.simulator import simulate
 from orchestration.simulator.faults import FAULT_KINDS
+from tests.ingest.lake import data_files, text_columns
 
 START = dt.date(2026, 3, 1)
 DAYS = 10  # at least nine, so every fault kind gets its own source and day
@@ -145,14 +146,14 @@ def test_no_clear_phone_or_unionid_anywhere_in_the_warehouse(zone):
             secrets.update(v for k in ("phone", "wechat_unionid") if (v := record.get(k)))
     assert len(secrets) > 100
     con = duckdb.connect(str(zone["root"] / "in_order.duckdb"), read_only=True)
-    text_columns = con.execute(
+    table_text_columns = con.execute(
         "select table_schema, table_name, column_name from information_schema.columns "
         "where data_type = 'VARCHAR'"
     ).fetchall()
     con.execute("create temp table secrets (value varchar)")
     con.executemany("insert into secrets values (?)", [(s,) for s in secrets])
     leaks = []
-    for schema, table, column in text_columns:
+    for schema, table, column in table_text_columns:
         # Values are compared whole (a hash join); free text (the audit tables, a few hundred
         # rows) is also searched inside.
         match = (
@@ -164,14 +165,11 @@ def test_no_clear_phone_or_unionid_anywhere_in_the_warehouse(zone):
         if hits:
             leaks.append(f"{schema}.{table}.{column}: {hits}")
     # The data files behind the raw views, every text column (invalid records included).
-    lake = zone["root"] / "in_order.duckdb.raw"
-    data_files = sorted(lake.rglob("*.parquet"))
-    assert data_files
-    for data_file in data_files:
+    files = data_files(con)
+    assert files
+    for data_file in files:
         relation = f"read_parquet('{data_file}')"
-        for column, data_type, *_ in con.execute(f"describe select * from {relation}").fetchall():
-            if data_type != "VARCHAR":
-                continue
+        for column in text_columns(con, data_file):
             hits = con.execute(
                 f'select count(*) from {relation} t join secrets s on t."{column}" = s.value'
             ).fetchall()[0][0]

@@ -19,6 +19,7 @@ from assets.ingest.loader import (
     load_source_specs,
 )
 from orchestration.lib.gx_checks import load_suite_document, run_suite, suite_columns
+from tests.ingest.lake import data_files, text_columns
 from tests.landing import (
     customer,
     event,
@@ -228,15 +229,11 @@ def clear_values_found(path: Path, values: tuple[str, ...]) -> list[str]:
                     found.append(f"{schema}.{name}.{column}: {value}")
         # The raw lake's data files hold columns the raw views do not show (the invalid
         # records, their masked text): every text column of every file is searched too.
-        data_files = sorted(path.with_name(path.name + ".raw").rglob("*.parquet"))
-        assert data_files
-        for data_file in data_files:
+        files = data_files(connection)
+        assert files
+        for data_file in files:
             relation = f"read_parquet('{data_file}')"
-            for column, data_type, *_ in connection.execute(
-                f"describe select * from {relation}"
-            ).fetchall():
-                if data_type != "VARCHAR":
-                    continue
+            for column in text_columns(connection, data_file):
                 for value in values:
                     hits = connection.execute(
                         f'select count(*) from {relation} where contains("{column}", ?)', [value]
@@ -349,8 +346,7 @@ def test_erasure_purges_personal_data_everywhere_and_keeps_facts(con, landing):
         ("customers", hashed("C1"), D2)
     ]
     # ... and in the data files behind the raw views, where invalid records are kept too
-    (warehouse,) = table(con, "select path from duckdb_databases() where database_name = 'w'")[0]
-    files = sorted(str(f) for f in Path(warehouse + ".raw").rglob("customers/*/*/*.parquet"))
+    files = [str(f) for f in data_files(con, "customers")]
     assert len(files) == 2  # the replaced versions were deleted
     assert table(
         con,
