@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.ingest import loader
 from assets.ingest.loader import LoadError, load_day, load_source_specs
+from assets.ingest.loader import load as loader
 from tests.ingest.lake import data_files
 from tests.landing import PRODUCT_HEADER, order, product_rows, write_orders, write_products
 
