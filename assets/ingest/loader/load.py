@@ -30,7 +30,6 @@ Reconciliation (rows read = loaded + quarantined + duplicates) is asserted for e
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 import json
 import logging
 import os
@@ -50,6 +49,7 @@ from assets.ingest.loader.erasure import (
     _apply_erasures,
     _record_erasures,
 )
+from assets.ingest.loader.files import classify_folder, physical_records
 from assets.ingest.loader.lake import (
     PARQUET_OPTIONS,
     _DataFile,
@@ -60,7 +60,7 @@ from assets.ingest.loader.lake import (
     ensure_tables,
     raw_lake,
 )
-from assets.ingest.loader.reader import _readable_copy, _Reader
+from assets.ingest.loader.reader import _Reader, prepare
 from assets.ingest.loader.specs import (
     SUCCESS_MARKER,
     DayResult,
@@ -124,10 +124,21 @@ def _load_file_or_reject(
     say: Callable[[str], None],
 ) -> list[tuple]:
     """Loads one file into its data file; returns its quarantine rows. A file that cannot be
-    trusted is quarantined whole: its data file is deleted and it returns no rows."""
+    trusted is quarantined whole: its data file is deleted, it returns no rows, and its
+    records are counted independently of the reader, so the loss shows in `rows_read`."""
     result = job.result
     try:
         try:
+            quarantine, job.invalid = _load_file(
+                con, spec, job.file_spec, job.path, workdir, job.out, business_date, result, params
+            )
+            return quarantine
+        except duckdb.Error as exc:
+            if job.path.suffix != ".gz" or "gzip" not in str(exc).lower():
+                raise
+            # DuckDB reads one gzip stream or several members, not padding after them: read
+            # the file here (which rejects a truly truncated one) and scan a plain copy.
+            job.out.unlink(missing_ok=True)
             quarantine, job.invalid = _load_file(
                 con,
                 spec,
@@ -138,20 +149,22 @@ def _load_file_or_reject(
                 business_date,
                 result,
                 params,
+                repair_gzip=True,
             )
             return quarantine
-        except duckdb.Error as exc:
-            # DuckDB's own verdict on a file it cannot read (truncated gzip, ...)
-            first = str(exc).strip().splitlines()[0][:300]
-            kind = "corrupt or truncated gzip" if "gzip" in first.lower() else "unreadable file"
-            raise FileRejected(f"{kind}: {first}") from exc
+    except duckdb.Error as exc:
+        # DuckDB's own verdict on a file it cannot read
+        first = str(exc).strip().splitlines()[0][:300]
+        rejected = FileRejected(f"unreadable file: {first}")
     except FileRejected as exc:
-        job.out.unlink(missing_ok=True)
-        result.status, result.reason = "quarantined", str(exc)
-        result.rows_loaded = result.duplicates_dropped = 0
-        result.rows_quarantined = result.rows_read
-        say(f"{result.file}: file quarantined ({exc})")
-        return []
+        rejected = exc
+    job.out.unlink(missing_ok=True)
+    result.status, result.reason = "quarantined", str(rejected)
+    result.rows_read = physical_records(job.path, job.file_spec.format)
+    result.rows_loaded = result.duplicates_dropped = 0
+    result.rows_quarantined = result.rows_read
+    say(f"{result.file}: file quarantined ({rejected}); {result.rows_read} records lost")
+    return []
 
 
 def load_day(
@@ -188,10 +201,9 @@ def load_day(
     try:
         with tempfile.TemporaryDirectory(prefix="growth-load-") as tmp, _work_tables(con):
             jobs: list[_FileJob] = []
-            for file_spec in spec.files:
-                paths = sorted(
-                    p for p in folder.iterdir() if fnmatch.fnmatch(p.name, file_spec.pattern)
-                )
+            declared, others = classify_folder(folder, landing, spec.files)
+            for index, file_spec in enumerate(spec.files):
+                paths = declared[index]
                 if not paths:
                     result = FileResult(file=f"{spec.name}/{business_date}/{file_spec.pattern}")
                     result.status, result.reason = "quarantined", "expected file not found"
@@ -202,6 +214,12 @@ def load_day(
                     result = FileResult(file=rel, bytes=path.stat().st_size)
                     results.append(result)
                     jobs.append(_FileJob(file_spec, path, result, version / f"{path.name}.parquet"))
+            # Files outside the contract are listed, never read: a backup copy in the folder
+            # would otherwise add its orders to the day's.
+            for path, status, reason in others:
+                rel = f"{spec.name}/{business_date}/{path.name}"
+                results.append(FileResult(file=rel, status=status, reason=reason))
+                say(f"{rel}: {status}, not loaded ({reason})")
 
             def run(job: _FileJob) -> list[tuple]:
                 # A cursor is a connection of its own (its own temp tables), so two files can
@@ -230,9 +248,9 @@ def load_day(
                 if job.result.status == "loaded"
             ]
 
-            # Whole-file quarantines are recorded once, with an empty line.
+            # Whole-file quarantines and refused files are recorded once, with an empty line.
             for result in results:
-                if result.status == "quarantined":
+                if result.status in ("quarantined", "refused"):
                     con.execute(
                         "insert into day_quarantine values (?, null, ?, null)",
                         [result.file, result.reason],
@@ -281,13 +299,14 @@ def _load_file(
     business_date: dt.date,
     result: FileResult,
     params: dict[str, bytes],
+    repair_gzip: bool = False,
 ) -> tuple[list[tuple], int]:
     """Streams one file into its data file; returns its quarantine rows and the number of
     invalid records the data file holds."""
     if result.bytes == 0 and (file_spec.format == "csv" or path.suffix == ".gz"):
         raise FileRejected("empty file (0 bytes): a header or data was required")
-    readable = _readable_copy(path, file_spec.encoding, workdir)
-    reader = _Reader(con, file_spec, readable)
+    prepared = prepare(path, file_spec, workdir, repair_gzip=repair_gzip)
+    reader = _Reader(con, file_spec, prepared)
     relation, headers = reader.open()
     out.parent.mkdir(parents=True, exist_ok=True)
     values = {**params, "file": result.file, "business_date": business_date}
@@ -311,7 +330,17 @@ def _load_file(
         out.unlink(missing_ok=True)
         relation, headers = reader.as_lines()
         write(relation)
+    scan = prepared.scan
     rejected = reader.rejected_lines(header_lines=1 if file_spec.format == "csv" else 0)
+    if scan is not None and scan.line_map is not None:
+        # DuckDB read the copy without the broken records: give its lines the file's numbers.
+        rejected = [(scan.line_map[line - 1], reason, text) for line, reason, text in rejected]
+    rejected = [(line, f"unparseable line: {reason}", text) for line, reason, text in rejected]
+    broken = [
+        (line, "unparseable line: a quote that never closes", text)
+        for line, text in (scan.broken if scan else [])
+    ]
+    rejected = sorted(rejected + broken)
     accepted, bad = con.execute(
         f"select count(*), count(_reason) from read_parquet({_lit(str(out))})"
     ).fetchall()[0]
@@ -320,9 +349,14 @@ def _load_file(
         headers = headers if accepted else []
         if accepted:
             reader.check_required(headers)
-    known = {c.header for c in file_spec.columns}
-    result.drift = sorted(h for h in headers if h not in known)
-    result.rows_read = accepted + len(rejected)
+        known = {c.header for c in file_spec.columns}
+        result.drift = sorted(h for h in headers if h not in known)
+    else:
+        result.drift = sorted(reader.drift)
+    # A CSV's records are counted by its quotes, independently of DuckDB's reader, so a
+    # reader that folds lines into one record fails the reconciliation instead of losing them.
+    # JSON lines are one record a line in both readers.
+    result.rows_read = scan.records if scan is not None else accepted + len(rejected)
     if result.rows_read < spec.min_rows:
         raise FileRejected(
             f"{result.rows_read} data rows where at least {spec.min_rows} are required"
@@ -345,7 +379,7 @@ def _load_file(
             (
                 result.file,
                 line,
-                f"unparseable line: {reason}",
+                reason,
                 "<unparseable line withheld: this source carries personal data>"
                 if has_pii
                 else (text or "")[:2000],
@@ -473,6 +507,11 @@ def _commit(
         _refresh_view(con, spec)
         _apply_erasures(con, spec, business_date, params)
         con.execute("commit")
-    except Exception:
-        con.execute("rollback")
+    except Exception as exc:
+        # The failed statement may have ended the transaction already (a WAL that cannot be
+        # written): a failing rollback must not replace the error that caused it.
+        try:
+            con.execute("rollback")
+        except duckdb.Error as cleanup:
+            exc.add_note(f"(the rollback after it failed too: {cleanup})")
         raise

@@ -1,41 +1,123 @@
-"""Landing files as DuckDB relations: encodings, gzip, CSV headers, JSON lines."""
+"""Landing files as DuckDB relations: CSV headers, JSON lines, and the copy DuckDB reads when
+the landing file itself cannot be read as it is (see `files`)."""
 
 from __future__ import annotations
 
-import codecs
 import csv
 import gzip
 import json
 import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from assets.ingest.loader.specs import (
-    FileRejected,
-    FileSpec,
-)
-from assets.ingest.loader.sql import (
-    _lit,
-    _q,
-)
+from assets.ingest.loader.files import CsvScan, decode, gunzip, scan_csv
+from assets.ingest.loader.specs import FileRejected, FileSpec
+from assets.ingest.loader.sql import _lit, _q
+
+# A record up to this size is read (DuckDB's default, 2 MB, rejected a 3 MB order record);
+# beyond it, the record is quarantined with the reader's reason.
+MAX_RECORD_BYTES = 32 * 1024 * 1024
+# The name a trailing empty header (`a,b,` from Excel) is read under; it is never loaded.
+TRAILING_EMPTY = "_trailing_empty_column"
+
+
+@dataclass
+class Prepared:
+    """What DuckDB reads for one landing file, and what was learned on the way.
+
+    readable  the landing file itself, or a UTF-8 copy in the load's work folder
+    header    a CSV's header fields as written (None for JSON lines)
+    scan      a CSV's independent record count and broken records
+    """
+
+    readable: Path
+    header: list[str] | None = None
+    scan: CsvScan | None = None
+
+
+def prepare(path: Path, file_spec: FileSpec, workdir: Path, repair_gzip: bool = False) -> Prepared:
+    """Reads what must be read in Python before DuckDB scans a file.
+
+    A CSV (small: masters and daily reports) is decoded and split by its quotes here, which
+    gives an independent record count and finds records whose quote never closes. A UTF-8
+    JSON-lines file (the large sources) goes to DuckDB as it is; `repair_gzip` asks for a
+    plain copy of a gzip DuckDB could not read (padding after the stream)."""
+    copy = workdir / (path.name.removesuffix(".gz") + ".utf8")
+    if file_spec.format == "jsonl":
+        utf8 = file_spec.encoding in ("utf-8", "utf8")
+        if utf8 and not repair_gzip:
+            return Prepared(path)
+        data = path.read_bytes()
+        if path.suffix == ".gz":
+            data = gunzip(data)
+        copy.write_text(decode(data, file_spec.encoding), encoding="utf-8")
+        return Prepared(copy)
+    data = path.read_bytes()
+    gzipped = path.suffix == ".gz"
+    if gzipped:
+        data = gunzip(data)
+    text = decode(data, file_spec.encoding)
+    scan = scan_csv(text)
+    header = next(csv.reader([text.split("\n", 1)[0].rstrip("\r")]), [])
+    if scan.text is not None:
+        copy.write_text(scan.text, encoding="utf-8")
+        return Prepared(copy, header, scan)
+    if gzipped or file_spec.encoding not in ("utf-8", "utf8"):
+        copy.write_text(text, encoding="utf-8")
+        return Prepared(copy, header, scan)
+    return Prepared(path, header, scan)
+
+
+def match_header(header: list[str], file_spec: FileSpec) -> tuple[list[str], list[str]]:
+    """The column names a CSV header is read under, and the drift it shows.
+
+    A header that differs from its declaration only in letter case or surrounding spaces
+    (`SKU_ID `) is read as the declared column, the difference recorded; an unknown header is
+    drift; a trailing empty header is tolerated; a name twice is a schema error."""
+    declared = {c.header: c.header for c in file_spec.columns}
+    folded = {c.header.casefold(): c.header for c in file_spec.columns}
+    names: list[str] = []
+    drift: list[str] = []
+    for position, raw in enumerate(header, start=1):
+        clean = raw.strip().lstrip("\ufeff").strip()
+        if not clean:
+            if position == len(header) and position > 1:
+                names.append(TRAILING_EMPTY)
+                continue
+            clean = f"_unnamed_column_{position}"
+        name = declared.get(clean) or folded.get(clean.casefold()) or clean
+        if name not in declared:
+            drift.append(name)
+        elif name != raw:
+            drift.append(f"{raw!r} read as {name}")
+        names.append(name)
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise FileRejected(f"duplicated column in the header: {', '.join(repeated)}")
+    return names, drift
 
 
 class _Reader:
-    """One landing file as a SQL relation of text columns named by its headers.
+    """One landing file as a SQL relation of text columns named by its declared headers.
 
     The relation is scanned once, by the COPY that writes the file's Parquet data file, so
     nothing is read into memory first. CSV lines the reader cannot split (wrong field count,
     invalid characters) land in `landed_rejects` as that COPY runs.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, file_spec: FileSpec, readable: Path) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, file_spec: FileSpec, prepared: Prepared
+    ) -> None:
         self.con = con
         self.file_spec = file_spec
-        self.file = readable
-        self.path = _lit(str(readable))
+        self.file = prepared.readable
+        self.header = prepared.header
+        self.path = _lit(str(prepared.readable))
         self.lines_mode = False
+        self.drift: list[str] = []
 
     def open(self) -> tuple[str, list[str]]:
         """Checks what can be checked before the scan; returns the relation and the header
@@ -50,28 +132,27 @@ class _Reader:
         cols = ", ".join(f"{_lit(c.header)}: 'VARCHAR'" for c in self.file_spec.columns)
         # One typed parse; nested values arrive as their JSON text.
         relation = (
-            f"select * from read_json({self.path}, format='newline_delimited', columns={{{cols}}})"
+            f"select * from read_json({self.path}, format='newline_delimited', columns={{{cols}}}, "
+            f"maximum_object_size={MAX_RECORD_BYTES})"
         )
         return relation, seen
 
     def _csv(self) -> tuple[str, list[str]]:
-        try:
-            with self.file.open(encoding="utf-8-sig", newline="") as handle:
-                headers = [h.strip() for h in next(csv.reader(handle), [])]
-        except UnicodeDecodeError as exc:
-            raise FileRejected(
-                "not valid UTF-8 in the header line: wrong encoding, expected utf-8"
-            ) from exc
-        if not headers or headers == [""]:
+        if not self.header or all(not h.strip() for h in self.header):
             raise FileRejected("no header line")
-        self.check_required(headers)
-        cols = ", ".join(f"{_lit(h)}: 'VARCHAR'" for h in headers)
+        names, self.drift = match_header(self.header, self.file_spec)
+        self.check_required(names)
+        cols = ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names)
+        # An optional declared column the file lacks reads as missing in every row.
+        absent = [c.header for c in self.file_spec.columns if c.header not in names]
+        extra = "".join(f", cast(null as varchar) as {_q(h)}" for h in absent)
         relation = (
-            f"select * from read_csv({self.path}, header=true, delim=',', quote='\"', "
+            f"select *{extra} from read_csv({self.path}, header=true, delim=',', quote='\"', "
             f"escape='\"', auto_detect=false, columns={{{cols}}}, store_rejects=true, "
+            f"max_line_size={MAX_RECORD_BYTES}, "
             "rejects_table='landed_rejects', rejects_scan='landed_scan')"
         )
-        return relation, headers
+        return relation, [n for n in names if n != TRAILING_EMPTY]
 
     def as_lines(self) -> tuple[str, list[str]]:
         """A line is not valid JSON: read lines as text so that line alone is quarantined.
@@ -83,6 +164,7 @@ class _Reader:
         lines = (
             f"read_csv({self.path}, columns={{'line': 'VARCHAR'}}, header=false, "
             "delim=chr(1), quote='', escape='', auto_detect=false, store_rejects=true, "
+            f"max_line_size={MAX_RECORD_BYTES}, "
             "rejects_table='landed_rejects', rejects_scan='landed_scan')"
         )
         # Nested CASEs: DuckDB evaluates a branch only for rows that reach it, and the JSON
@@ -114,7 +196,8 @@ class _Reader:
             return []
         rejects = self.con.execute(
             # One line can raise several errors (one per missing field): keep the first.
-            "select line, arg_min(error_type::varchar || ': ' || error_message, column_idx), "
+            "select line, arg_min(error_type::varchar || coalesce(': ' || error_message, ''), "
+            "column_idx), "
             "arg_min(csv_line, column_idx), bool_or(error_type::varchar = 'INVALID ENCODING') "
             "from landed_rejects group by line order by line"
         ).fetchall()
@@ -155,31 +238,3 @@ def _sample_keys(path: Path, records: int = 2048) -> list[str] | None:
     except (ValueError, OSError, EOFError, zlib.error):
         return None
     return list(keys)
-
-
-def _readable_copy(path: Path, encoding: str, workdir: Path) -> Path:
-    """A path DuckDB can read. UTF-8 files (gzipped or not) are read by DuckDB directly, which
-    reports invalid UTF-8 and truncated gzip itself; files declared in another encoding
-    (Tencent's GBK) are decoded strictly here, as DuckDB reads only UTF-8 without extensions."""
-    if encoding in ("utf-8", "utf8"):
-        return path
-    data = path.read_bytes()
-    if path.suffix == ".gz":
-        try:
-            data = gzip.decompress(data)
-        except (EOFError, OSError, zlib.error) as exc:
-            raise FileRejected(f"corrupt or truncated gzip: {exc}") from exc
-    try:
-        data.decode("utf-8")
-        looks_utf8 = any(b >= 0x80 for b in data)
-    except UnicodeDecodeError:
-        looks_utf8 = False
-    if looks_utf8:
-        raise FileRejected(f"file is UTF-8 but the source is declared {encoding}: wrong encoding")
-    try:
-        text = codecs.decode(data, encoding, errors="strict")
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise FileRejected(f"not valid {encoding}: wrong encoding") from exc
-    out = workdir / (path.name.removesuffix(".gz") + ".utf8")
-    out.write_text(text, encoding="utf-8")
-    return out
