@@ -6,6 +6,7 @@ import datetime as dt
 import dagster as dg
 
 from assets.ingest.loader import DayResult, SourceSpec, load_day, load_source_specs, raw_lake
+from assets.ingest.loader.lake import forget_missing
 from orchestration.lib.gx_checks import build_gx_check
 from orchestration.lib.partitions import daily_partitions, partition_dates, single_run
 from orchestration.settings import load_settings, pii_key
@@ -86,7 +87,11 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         dates = partition_dates(context)
         days: list[DayResult] = []
         with context.resources.warehouse.connect() as con:
-            data_files = raw_lake(con) / spec.table
+            lake = raw_lake(con)
+            data_files = lake / spec.table
+            lost = forget_missing(con, spec, lake, [dt.date.fromisoformat(d) for d in dates])
+            for path in lost:
+                context.log.warning(f"{path} was missing from the raw lake; this run rebuilds it")
             for number, date in enumerate(dates, start=1):
                 context.log.info(f"[{number}/{len(dates)}] loading {spec.name} {date}")
                 days.append(
@@ -102,6 +107,14 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         quarantined_files = [f.file for d in days for f in d.files if f.status == "quarantined"]
         for file in quarantined_files:
             context.log.warning(f"{file} was quarantined whole; see audit.quarantine")
+        not_loaded = [
+            {"file": f.file, "status": f.status, "reason": f.reason}
+            for d in days
+            for f in d.files
+            if f.status in ("unexpected", "refused")
+        ]
+        for entry in not_loaded:
+            context.log.warning(f"{entry['file']} was not loaded: {entry['reason']}")
         return dg.MaterializeResult(
             metadata={
                 "rows_read": sum(d.rows_read for d in days),
@@ -109,6 +122,7 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
                 "rows_quarantined": sum(d.rows_quarantined for d in days),
                 "duplicates_dropped": sum(d.duplicates_dropped for d in days),
                 "files_quarantined": dg.MetadataValue.json(quarantined_files),
+                "files_not_loaded": dg.MetadataValue.json(not_loaded),
                 "schema_drift": dg.MetadataValue.json(sorted({c for d in days for c in d.drift})),
                 "late_dates": dg.MetadataValue.json(
                     sorted({x.isoformat() for d in days for x in d.late_dates})
@@ -130,9 +144,11 @@ def build_ingest_check(spec: SourceSpec) -> dg.AssetChecksDefinition:
         table=f"raw.{spec.table}",
         date_column="_business_date",
         description=(
-            f"great-expectations suite {spec.gx_suite} on each landed {spec.name} folder; "
-            "a failure stops that day's marts."
+            f"great-expectations suite {spec.gx_suite} on each landed {spec.name} folder, and "
+            "its load log (a declared file that did not load, or lost many records, fails the "
+            "date); a failure stops that day's marts."
         ),
+        load_log_source=spec.name,
     )
 
 

@@ -117,6 +117,49 @@ def run_volume_expectation(frame: Any, bounds: tuple[int, int]) -> dict[str, Any
     }
 
 
+# A day whose files lost more than this share of their records to the quarantine is not a
+# day of data with a few bad rows but a broken export (`meta.load_log.max_quarantined_share`).
+DEFAULT_MAX_QUARANTINED_SHARE = 0.1
+
+
+def load_log_failures(
+    con: Any, document: dict[str, Any], source: str, date: str
+) -> list[dict[str, Any]]:
+    """What the load log says was lost on a date: a declared file that did not load (missing,
+    quarantined whole, a refused symlink), or a file that lost a large share of its records.
+    The loader counts records independently of its reader, so such a loss is visible here
+    even when the rows that did load look fine to every expectation."""
+    rule = document.get("meta", {}).get("load_log", {})
+    share = float(rule.get("max_quarantined_share", DEFAULT_MAX_QUARANTINED_SHARE))
+    rows = con.execute(
+        "select file, status, reason, rows_read, rows_quarantined from audit.load_log "
+        "where source = ? and business_date = cast(? as date) order by file",
+        [source, date],
+    ).fetchall()
+    failures = []
+    for file, status, reason, rows_read, rows_quarantined in rows:
+        if status in ("quarantined", "refused"):
+            observed = f"{file} {status}: {reason} ({rows_read} records)"
+            failures.append(_load_log_failure("every declared file loads", observed))
+        elif rows_read and rows_quarantined > share * rows_read:
+            observed = (
+                f"{file}: {rows_quarantined} of {rows_read} records quarantined "
+                f"(more than {share:.0%})"
+            )
+            failures.append(_load_log_failure("quarantined share of a file", observed))
+    return failures
+
+
+def _load_log_failure(rule: str, observed: str) -> dict[str, Any]:
+    return {
+        "expectation": f"load_log: {rule}",
+        "column": None,
+        "unexpected_count": None,
+        "element_count": None,
+        "observed_value": observed,
+    }
+
+
 def run_suite(document: dict[str, Any], frame: Any) -> tuple[bool, list[dict[str, Any]]]:
     """Validates a pandas frame against a suite document; returns success and the failures."""
     import great_expectations as gx
@@ -200,10 +243,13 @@ def build_gx_check(
     description: str,
     blocking: bool = True,
     on_failed_dates: Callable[[list[str | None]], None] | None = None,
+    load_log_source: str | None = None,
 ) -> dg.AssetChecksDefinition:
     """A blocking asset check that runs `expectations/<suite_name>.json` on each business date
     of the run (the whole table when the run has no partition). `on_failed_dates` lets the
-    owner of a gated output withdraw what the failed dates must no longer show."""
+    owner of a gated output withdraw what the failed dates must no longer show.
+    `load_log_source`: the landing source whose load log the gate also reads for each date
+    (`load_log_failures`)."""
     document = load_suite_document(suite_name)
     columns = suite_columns(document)
     if date_column not in columns:
@@ -250,6 +296,11 @@ def build_gx_check(
                     if volume_failure:
                         success = False
                         failures.append(volume_failure)
+                if date is not None and load_log_source:
+                    lost = load_log_failures(con, document, load_log_source, date)
+                    if lost:
+                        success = False
+                        failures.extend(lost)
                 outcomes.append(SuiteOutcome(date, len(frame), success, failures))
         failed = [o for o in outcomes if not o.success]
         if failed and on_failed_dates:

@@ -117,16 +117,23 @@ def test_a_load_that_fails_before_its_commit_leaves_the_previous_day(con, landin
     )
     assert data_files(con, "orders") == committed
 
-    # A file a crashed load left behind is deleted by the next load; the replaced one too.
-    stray = committed[0].parent.parent / "crashed" / "orders.jsonl.parquet"
-    stray.parent.mkdir()
-    stray.write_bytes(committed[0].read_bytes())
+    # A load killed before its cleanup leaves its journaled folder behind: the next load
+    # deletes it, and the replaced file too, but never a file this warehouse did not write.
+    monkeypatch.setattr(loader.shutil, "rmtree", lambda *_a, **_k: None)
+    with pytest.raises(RuntimeError, match="disk full"):
+        load(con, landing, "orders", D1)
+    crashed = [f for f in data_files(con, "orders") if f not in committed]
+    assert len(crashed) == 1
+    foreign = committed[0].parent.parent / "copied-by-hand" / "orders.jsonl.parquet"
+    foreign.parent.mkdir()
+    foreign.write_bytes(committed[0].read_bytes())
     monkeypatch.undo()
     load(con, landing, "orders", D1)
     assert table(con, "select order_id from raw.orders") == [("o3",)]
-    assert not stray.exists()
-    assert len(data_files(con, "orders")) == 1
-    assert data_files(con, "orders") != committed
+    assert not crashed[0].exists()
+    assert foreign.exists()
+    assert len([f for f in data_files(con, "orders") if f != foreign]) == 1
+    assert not set(data_files(con, "orders")) & set(committed)
 
 
 def test_days_loaded_out_of_order_give_the_same_tables(tmp_path, landing):

@@ -11,6 +11,8 @@ import duckdb
 
 from assets.ingest.loader.lake import (
     PARQUET_OPTIONS,
+    journal_write,
+    lake_path,
 )
 from assets.ingest.loader.specs import (
     ErasureSpec,
@@ -70,14 +72,17 @@ def _record_erasures(
     # erased subject (the older files were purged when those requests came).
     erased = f"(select erased_key from audit.erasures where source = {_lit(spec.name)})"
     still_set = " or ".join(f"{_q(c)} is not null" for c in (*erasure.purge, "_quarantine_record"))
-    files = con.execute(
-        "select business_date, data_path from lake.data_files where source = ?",
-        [spec.name],
-    ).fetchall()
+    files = [
+        (day, str(lake_path(lake, p)), p)
+        for day, p in con.execute(
+            "select business_date, data_path from lake.data_files where source = ?",
+            [spec.name],
+        ).fetchall()
+    ]
     dirty: set[str] = set()
     for scope, keys in (
-        ([p for _, p in files], "(select erased_key from day_erasures_new)"),
-        ([p for d, p in files if d == business_date], erased),
+        ([p for _, p, _ in files], "(select erased_key from day_erasures_new)"),
+        ([p for d, p, _ in files if d == business_date], erased),
     ):
         if not scope:
             continue
@@ -94,12 +99,12 @@ def _record_erasures(
         f"case when {_q(erasure.key)} in {erased} then null else {_q(c)} end as {_q(c)}"
         for c in (*erasure.purge, "_quarantine_record")
     )
-    for business_date_, path in files:
+    for business_date_, path, stored in files:
         if path not in dirty:
             continue
-        new = (lake / spec.table / business_date_.isoformat() / uuid.uuid4().hex[:12]) / Path(
-            path
-        ).name
+        folder = lake / spec.table / business_date_.isoformat() / uuid.uuid4().hex[:12]
+        journal_write(con, spec, lake, folder)
+        new = folder / Path(path).name
         new.parent.mkdir(parents=True, exist_ok=True)
         con.execute(
             f"copy (select * replace ({purged}) from read_parquet({_lit(path)})) "
@@ -107,7 +112,7 @@ def _record_erasures(
         )
         con.execute(
             "update lake.data_files set data_path = ? where source = ? and data_path = ?",
-            [str(new), spec.name, path],
+            [new.relative_to(lake).as_posix(), spec.name, stored],
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,10 +39,15 @@ create schema if not exists lake;
 create table if not exists lake.data_files (
     source varchar, business_date date, file varchar, data_path varchar
 );
+create table if not exists lake.writes (source varchar, folder varchar);
+create table if not exists lake.location (root varchar);
 """
+# lake.data_files.data_path and lake.writes.folder are relative to the lake, so a warehouse
+# moved or copied with its lake reads its own files. lake.writes journals every folder a load
+# of this warehouse writes, before it writes: cleanup deletes only inside those, never a file
+# this warehouse did not write. lake.location is where the views' absolute paths point.
 
 
-# What a quarantined record of an erased subject is replaced by.
 def raw_lake(con: duckdb.DuckDBPyConnection) -> Path:
     """Where the raw data files of a warehouse live: beside its file, named after it, so two
     warehouses never share data files."""
@@ -54,9 +60,32 @@ def raw_lake(con: duckdb.DuckDBPyConnection) -> Path:
     return warehouse.with_name(warehouse.name + ".raw")
 
 
+def lake_path(lake: Path, data_path: str) -> Path:
+    """A data file's absolute path (warehouses of an older loader stored absolute paths)."""
+    path = Path(data_path)
+    return path if path.is_absolute() else lake / path
+
+
+def journal_write(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, lake: Path, folder: Path
+) -> None:
+    """Records a folder this warehouse is about to write, committed at once (through a cursor
+    of its own, outside any open transaction), so a crash cannot leave a file nobody owns."""
+    cursor = con.cursor()
+    try:
+        cursor.execute(
+            "insert into lake.writes values (?, ?)",
+            [spec.name, folder.relative_to(lake).as_posix()],
+        )
+    finally:
+        cursor.close()
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
-    """Creates the audit and lake tables; refuses a raw table of an older loader version."""
+    """Creates the audit and lake tables; refuses a raw table of an older loader version;
+    re-points the raw views when the warehouse and its lake were moved or copied."""
     con.execute(AUDIT_DDL)
+    _relocate(con, raw_lake(con))
     kind = con.execute(
         "select table_type from information_schema.tables "
         "where table_schema = 'raw' and table_name = ?",
@@ -105,11 +134,86 @@ def _kept_rows_sql(data_files: list[_DataFile]) -> str:
     )
 
 
-def _refresh_view(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
+def _relocate(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
+    """Views name their data files by absolute path (DuckDB resolves relative ones against the
+    working directory). When the lake is no longer where the views point, every raw view is
+    re-pointed at this warehouse's own lake, so a copy never reads the original's files."""
+    stored = con.execute("select root from lake.location").fetchall()
+    root = str(lake)
+    if stored and stored[0][0] == root:
+        return
+    if stored:
+        old = stored[0][0]
+        views = con.execute(
+            "select view_name, sql from duckdb_views() where schema_name = 'raw' and not internal"
+        ).fetchall()
+        for _, sql in views:
+            con.execute(
+                sql.replace(_lit(old + "/")[:-1], _lit(root + "/")[:-1]).replace(
+                    "CREATE VIEW", "CREATE OR REPLACE VIEW", 1
+                )
+            )
+    con.execute("delete from lake.location")
+    con.execute("insert into lake.location values (?)", [root])
+
+
+def missing_data_files(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, lake: Path, except_date: dt.date | None
+) -> list[tuple[dt.date, Path]]:
+    """The source's committed data files that are not in the lake (other than `except_date`'s,
+    which a load is replacing)."""
+    rows = con.execute(
+        "select business_date, data_path from lake.data_files where source = ? "
+        "order by business_date, file",
+        [spec.name],
+    ).fetchall()
+    return [
+        (day, lake_path(lake, p))
+        for day, p in rows
+        if day != except_date and not lake_path(lake, p).exists()
+    ]
+
+
+def require_data_files(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, lake: Path, except_date: dt.date | None
+) -> None:
+    """Fails with the files and the dates to re-run when the lake has lost data files."""
+    missing = missing_data_files(con, spec, lake, except_date)
+    if not missing:
+        return
+    dates = sorted({day for day, _ in missing})
+    raise LoadError(
+        f"{len(missing)} data file(s) of raw.{spec.table} are missing from the raw lake "
+        f"{lake}, first {missing[0][1]}; rebuild them by re-running "
+        f"{spec.name} for {dates[0]}..{dates[-1]} "
+        f"(growth run --start {dates[0]} --end {dates[-1]}), or remove the warehouse file to "
+        "rebuild everything from the landing zone"
+    )
+
+
+def forget_missing(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, lake: Path, dates: list[dt.date]
+) -> list[Path]:
+    """Drops the lake entries of `dates` whose data files are gone, before a run reloads those
+    dates: the run rebuilds them, and a lost file of one date of the range must not stop the
+    load of another."""
+    wanted = set(dates)
+    gone = [(d, p) for d, p in missing_data_files(con, spec, lake, None) if d in wanted]
+    for day, path in gone:
+        con.execute(
+            "delete from lake.data_files where source = ? and business_date = ? "
+            "and data_path in (?, ?)",
+            [spec.name, day, path.relative_to(lake).as_posix(), str(path)],
+        )
+    return [p for _, p in gone]
+
+
+def _refresh_view(con: duckdb.DuckDBPyConnection, spec: SourceSpec, lake: Path) -> None:
     """raw.<table>: the valid, deduplicated rows of every committed data file of the source."""
     columns = {**spec.columns(), "_business_date": "DATE", "_source_file": "VARCHAR"}
+    require_data_files(con, spec, lake, None)
     paths = [
-        p
+        str(lake_path(lake, p))
         for (p,) in con.execute(
             "select data_path from lake.data_files where source = ? order by business_date, file",
             [spec.name],
@@ -131,21 +235,33 @@ def _refresh_view(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
     con.execute(f"create or replace view raw.{spec.table} as {body}")
 
 
-def _remove_unreferenced(con: duckdb.DuckDBPyConnection, spec: SourceSpec, root: Path) -> None:
-    """Deletes the source's data files that no committed load refers to: the ones a newer load
-    replaced, or the ones a load that failed before its commit left behind."""
-    if not root.exists():
-        return
+def _remove_unreferenced(con: duckdb.DuckDBPyConnection, spec: SourceSpec, lake: Path) -> None:
+    """Deletes the source's data files that no committed load refers to, inside the folders
+    this warehouse journaled (`lake.writes`): the ones a newer load replaced, or the ones a
+    load that failed before its commit left behind. Nothing else in the lake is touched."""
     referenced = {
-        Path(p)
+        lake_path(lake, p)
         for (p,) in con.execute(
             "select data_path from lake.data_files where source = ?", [spec.name]
         ).fetchall()
     }
-    for path in sorted(root.rglob("*.parquet")):
-        if path not in referenced:
-            path.unlink()
-    # Emptied load folders, then emptied date folders.
-    for folder in sorted(root.glob("*/*"), reverse=True) + sorted(root.glob("*")):
-        if folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
+    folders = [
+        f
+        for (f,) in con.execute(
+            "select distinct folder from lake.writes where source = ?", [spec.name]
+        ).fetchall()
+    ]
+    for relative in folders:
+        folder = lake / relative
+        if folder.is_dir():
+            for path in folder.glob("*.parquet"):
+                if path not in referenced:
+                    path.unlink()
+            if not any(folder.iterdir()):
+                folder.rmdir()
+                if folder.parent != lake and not any(folder.parent.iterdir()):
+                    folder.parent.rmdir()
+        if not folder.exists():
+            con.execute(
+                "delete from lake.writes where source = ? and folder = ?", [spec.name, relative]
+            )

@@ -58,7 +58,9 @@ from assets.ingest.loader.lake import (
     _refresh_view,
     _remove_unreferenced,
     ensure_tables,
+    journal_write,
     raw_lake,
+    require_data_files,
 )
 from assets.ingest.loader.reader import _Reader, prepare
 from assets.ingest.loader.specs import (
@@ -190,8 +192,12 @@ def load_day(
     con.execute("set preserve_insertion_order = true")
     params = _hmac_pads(pii_key)
     results: list[FileResult] = []
-    _remove_unreferenced(con, spec, lake / spec.table)
+    _remove_unreferenced(con, spec, lake)
+    # Other dates' data files must all be there before anything is written: the view and the
+    # erasure scans read every one.
+    require_data_files(con, spec, lake, business_date)
     version = lake / spec.table / business_date.isoformat() / uuid.uuid4().hex[:12]
+    journal_write(con, spec, lake, version)
     committed = False
 
     con.execute(
@@ -277,7 +283,7 @@ def load_day(
             shutil.rmtree(version, ignore_errors=True)
     # The data files this load replaced (its day's, and any an erasure rewrote) are no longer
     # referenced once it committed.
-    _remove_unreferenced(con, spec, lake / spec.table)
+    _remove_unreferenced(con, spec, lake)
 
     elapsed = time.perf_counter() - started
     day = DayResult(spec.name, business_date, results, record_dates, elapsed)
@@ -466,7 +472,10 @@ def _commit(
         if data_files:
             con.executemany(
                 "insert into lake.data_files values (?, ?, ?, ?)",
-                [(spec.name, business_date, f.file, str(f.path)) for f in data_files],
+                [
+                    (spec.name, business_date, f.file, f.path.relative_to(lake).as_posix())
+                    for f in data_files
+                ],
             )
         con.execute("delete from audit.duplicates where source = ? and business_date = ?", scope)
         con.execute(
@@ -504,7 +513,7 @@ def _commit(
         )
         if spec.erasure:
             _record_erasures(con, spec, spec.erasure, business_date, kept, lake)
-        _refresh_view(con, spec)
+        _refresh_view(con, spec, lake)
         _apply_erasures(con, spec, business_date, params)
         con.execute("commit")
     except Exception as exc:

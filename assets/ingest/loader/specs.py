@@ -45,6 +45,8 @@ class ColumnSpec:
     max: float | None = None
     scale: float | None = None
     pii: bool = False
+    # a JSON list's elements: their fields, typed and checked like columns (order items)
+    elements: tuple[ColumnSpec, ...] = ()
 
     @property
     def sql_type(self) -> str:
@@ -125,6 +127,7 @@ def _column(header: str, raw: dict[str, Any]) -> ColumnSpec:
         max=raw.get("max"),
         scale=raw.get("scale"),
         pii=bool(raw.get("pii", False)),
+        elements=tuple(_column(k, v or {}) for k, v in (raw.get("elements") or {}).items()),
     )
 
 

@@ -56,6 +56,17 @@ def _typed_expr(col: ColumnSpec, text: str) -> str:
     DuckDB does not share a repeated subexpression); NULL when empty or unparseable."""
     if col.type in ("varchar",):
         return text
+    if col.type == "json" and col.elements:
+        # Written back with its declared element types (qty 2, not "2"), so no model ever
+        # meets an uncastable value; undeclared element fields are not kept.
+        fields = ", ".join(
+            f"{_lit(e.name)}: {_typed_expr(e, _element_text(e))}" for e in col.elements
+        )
+        return (
+            f"case when json_valid({text}) then case when json_type({text}) = 'ARRAY' then "
+            f"to_json(list_transform(json_extract({text}, '$[*]'), lambda x: {{{fields}}}))"
+            "::varchar end end"
+        )
     if col.type == "json":
         return f"case when json_valid({text}) then {text} end"
     if col.type == "timestamp":
@@ -74,9 +85,41 @@ def _typed_expr(col: ColumnSpec, text: str) -> str:
     return expr
 
 
+def _element_text(element: ColumnSpec) -> str:
+    """An element field's cleaned text, inside a lambda over the list's elements `x`."""
+    return f"nullif(trim(json_extract_string(x, {_lit('$.' + element.header)})), '')"
+
+
+def _element_reasons(col: ColumnSpec, text: str) -> list[str]:
+    """The reasons of a JSON list whose elements break their declaration: one record (an
+    order) is quarantined for one bad element, with the field named (`items[].qty`)."""
+    elements = (
+        f"case when json_valid({text}) then case when json_type({text}) = 'ARRAY' then "
+        f"json_extract({text}, '$[*]') end end"
+    )
+    reasons = [
+        f"case when list_bool_or(list_transform({elements}, lambda x: json_type(x) <> 'OBJECT')) "
+        f"then 'an element of {col.name} is not an object' end"
+    ]
+    for element in col.elements:
+        label = f"{col.name}[].{element.name}"
+        value = _typed_expr(element, _element_text(element))
+        for reason in _reason_exprs(element, _element_text(element), value):
+            # each per-element reason becomes "does any element have it"
+            condition = reason.removeprefix("case when ").rsplit(" then ", 1)
+            message = (
+                condition[1].removesuffix(" end").replace(f" in {element.name}'", f" in {label}'")
+            )
+            reasons.append(
+                f"case when list_bool_or(list_transform({elements}, "
+                f"lambda x: coalesce({condition[0]}, false))) then {message} end"
+            )
+    return reasons
+
+
 def _reason_exprs(col: ColumnSpec, text: str, typed: str) -> list[str]:
     name = col.name
-    reasons = []
+    reasons = _element_reasons(col, text) if col.elements else []
     if col.required:
         reasons.append(f"case when {text} is null then 'missing value in {name}' end")
     if col.type not in ("varchar",):
