@@ -37,33 +37,33 @@ def declared_name_pattern(name: str) -> re.Pattern[str]:
 
 def classify_folder(
     folder: Path, landing: Path, file_specs: tuple[FileSpec, ...]
-) -> tuple[dict[int, list[Path]], list[tuple[Path, str, str]]]:
+) -> tuple[dict[int, list[Path]], list[tuple[Path, str, str, int | None]]]:
     """The day folder's files by declaration (index into `file_specs`), and the entries that
-    are not loaded as (path, status, reason): `unexpected` for names outside the contract,
-    `refused` for symlinks that leave the landing zone (or lead nowhere)."""
+    are not loaded as (path, status, reason, declaration index or None): `unexpected` for
+    names outside the contract, `refused` for symlinks that leave the landing zone (or lead
+    nowhere)."""
     patterns = [declared_name_pattern(f.pattern) for f in file_specs]
     matched: dict[int, list[Path]] = {i: [] for i in range(len(file_specs))}
-    others: list[tuple[Path, str, str]] = []
+    others: list[tuple[Path, str, str, int | None]] = []
     root = landing.resolve()
     for path in sorted(folder.iterdir()):
         if path.name == SUCCESS_MARKER:
             continue
         index = next((i for i, p in enumerate(patterns) if p.fullmatch(path.name)), None)
         if index is None:
-            others.append((path, "unexpected", "not a file of the contract: not loaded"))
+            others.append((path, "unexpected", "not a file of the contract: not loaded", None))
             continue
         if path.is_symlink():
             target = path.resolve()
             if not target.is_relative_to(root):
-                others.append(
-                    (path, "refused", f"symlink leading outside the landing zone ({target})")
-                )
+                reason = f"symlink leading outside the landing zone ({target})"
+                others.append((path, "refused", reason, index))
                 continue
             if not target.is_file():
-                others.append((path, "refused", f"symlink to no file ({target})"))
+                others.append((path, "refused", f"symlink to no file ({target})", index))
                 continue
         if not path.is_file():
-            others.append((path, "unexpected", "not a regular file: not loaded"))
+            others.append((path, "unexpected", "not a regular file: not loaded", index))
             continue
         matched[index].append(path)
     return matched, others

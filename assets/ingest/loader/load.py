@@ -210,7 +210,7 @@ def load_day(
             declared, others = classify_folder(folder, landing, spec.files)
             for index, file_spec in enumerate(spec.files):
                 paths = declared[index]
-                if not paths:
+                if not paths and not any(i == index for *_, i in others):
                     result = FileResult(file=f"{spec.name}/{business_date}/{file_spec.pattern}")
                     result.status, result.reason = "quarantined", "expected file not found"
                     results.append(result)
@@ -222,7 +222,7 @@ def load_day(
                     jobs.append(_FileJob(file_spec, path, result, version / f"{path.name}.parquet"))
             # Files outside the contract are listed, never read: a backup copy in the folder
             # would otherwise add its orders to the day's.
-            for path, status, reason in others:
+            for path, status, reason, _ in others:
                 rel = f"{spec.name}/{business_date}/{path.name}"
                 results.append(FileResult(file=rel, status=status, reason=reason))
                 say(f"{rel}: {status}, not loaded ({reason})")

@@ -45,6 +45,8 @@ class ColumnSpec:
     max: float | None = None
     scale: float | None = None
     pii: bool = False
+    # a regular expression the whole value must match (ids that Excel turns into 1.75947E+15)
+    pattern: str | None = None
     # a JSON list's elements: their fields, typed and checked like columns (order items)
     elements: tuple[ColumnSpec, ...] = ()
 
@@ -127,6 +129,7 @@ def _column(header: str, raw: dict[str, Any]) -> ColumnSpec:
         max=raw.get("max"),
         scale=raw.get("scale"),
         pii=bool(raw.get("pii", False)),
+        pattern=raw.get("pattern"),
         elements=tuple(_column(k, v or {}) for k, v in (raw.get("elements") or {}).items()),
     )
 

@@ -133,6 +133,11 @@ def _reason_exprs(col: ColumnSpec, text: str, typed: str) -> list[str]:
             f"case when {typed} is not null and cast({typed} as varchar) not in ({allowed}) "
             f"then 'value out of domain in {name}' end"
         )
+    if col.pattern:
+        reasons.append(
+            f"case when {typed} is not null and not regexp_full_match({typed}, "
+            f"{_lit(col.pattern)}) then 'value not of the form of {name}' end"
+        )
     if col.min is not None:
         reasons.append(
             f"case when {typed} < {col.min!r} then 'value below {col.min} in {name}' end"
