@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shlex
 import subprocess
 import sys
 import traceback
+import uuid
 from pathlib import Path
 from typing import Any
 
 import click
 
+from orchestration.lib.warehouse_lock import WarehouseLockError, hold_warehouse
 from orchestration.settings import PROJECT_ROOT, Settings, load_settings
 
 SCALES = ("small", "medium", "large")
@@ -35,6 +38,11 @@ def _parse_date(value: str | None, option: str) -> dt.date | None:
 
 def _say(message: str) -> None:
     click.echo(message, err=True)
+
+
+def _command_line() -> str:
+    """This invocation as the user typed it, for the warehouse lock's record."""
+    return shlex.join(["growth", *sys.argv[1:]])
 
 
 def _prepare_dagster(settings: Settings) -> None:
@@ -64,13 +72,42 @@ def _load_definitions() -> Any:
 
 
 def execute(
-    job_name: str, start: dt.date, end: dt.date, settings: Settings | None = None
+    job_name: str,
+    start: dt.date,
+    end: dt.date,
+    settings: Settings | None = None,
+    command: str | None = None,
 ) -> tuple[bool, list[str]]:
     """Runs a partitioned job over [start, end] as one Dagster run. Returns success and the
-    human-readable reasons it failed (failed checks first, then failed steps)."""
+    human-readable reasons it failed (failed checks first, then failed steps, each by its
+    underlying cause).
+
+    The warehouse lock is taken first, before Dagster is even loaded: a run that finds another
+    one writing the warehouse refuses at once, naming it (ClickException). The run's own
+    `WarehouseResource` re-enters the lock this process holds."""
+    settings = settings or load_settings()
+    # The run id is chosen here so the lock names the very run Dagster records.
+    run_id = str(uuid.uuid4())
+    partitions = start.isoformat() if start == end else f"{start}..{end}"
+    try:
+        with hold_warehouse(
+            settings.warehouse,
+            run_id=run_id,
+            job=job_name,
+            partitions=partitions,
+            command=command,
+            launched_by="growth",
+        ):
+            return _execute(job_name, start, end, settings, run_id)
+    except WarehouseLockError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _execute(
+    job_name: str, start: dt.date, end: dt.date, settings: Settings, run_id: str
+) -> tuple[bool, list[str]]:
     import dagster as dg
 
-    settings = settings or load_settings()
     _prepare_dagster(settings)
     defs = _load_definitions()
     from orchestration.lib.partitions import daily_partitions
@@ -89,12 +126,22 @@ def execute(
         "dagster/asset_partition_range_end": end.isoformat(),
         "growth/launched_by": "cli",
     }
+    _say(f"Dagster run {run_id[:8]} ({job_name}, {start}..{end})")
     result = job.execute_in_process(
         instance=instance,
+        run_id=run_id,
         tags=tags,
         raise_on_error=False,
         run_config={"loggers": {"concise": {"config": {"log_level": "INFO"}}}},
     )
+    debug = bool(os.environ.get("GROWTH_DEBUG"))
+    return result.success, failure_reasons(result, debug=debug)
+
+
+def failure_reasons(result: Any, debug: bool = False) -> list[str]:
+    """Why a Dagster run failed, one phrase each: failed checks first, then each failed step by
+    its underlying cause. With `debug`, every failed step's whole error chain (each message and
+    stack) goes to stderr as well."""
     reasons = []
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed:
@@ -102,14 +149,62 @@ def execute(
                 f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed"
                 + (f" ({evaluation.description})" if evaluation.description else "")
             )
+    step_failed = False
     for event in result.all_events:
         if event.is_step_failure:
+            step_failed = True
             error = event.step_failure_data.error
             if error and error.cls_name == "DagsterAssetCheckFailedError":
                 continue  # a failed blocking check, already named above
-            message = (error.message if error else "").strip().splitlines()
-            reasons.append(f"step {event.step_key} failed: {message[0] if message else ''}")
-    return result.success, reasons
+            reasons.append(f"step {event.step_key} failed: {describe_error(error)}")
+            if debug and error:
+                _say(f"step {event.step_key} failed:\n{error.to_string()}")
+        elif event.is_resource_init_failure or (event.is_run_failure and not step_failed):
+            # Failures outside any step (a resource that cannot start) carry their own error.
+            data = event.event_specific_data
+            error = getattr(data, "error", None) or getattr(
+                getattr(data, "engine_event_data", None), "error", None
+            )
+            cause = describe_error(error) if error is not None else None
+            if cause is None or any(cause in reason for reason in reasons):
+                continue  # the run's failure repeats its resource's
+            reasons.append(
+                f"its resources could not start: {cause}"
+                if event.is_resource_init_failure
+                else cause
+            )
+            if debug:
+                _say(f"{reasons[-1]}\n{error.to_string()}")
+    return reasons
+
+
+def _user_error(error: Any) -> Any:
+    """The exception behind a Dagster error: the first one Dagster did not raise itself, and if
+    that was raised while handling another one (a failed rollback, a cleanup), the original."""
+    while error.cause is not None and (error.cls_name or "").startswith("Dagster"):
+        error = error.cause
+    seen = {id(error)}
+    while error.cause is None and error.context is not None and id(error.context) not in seen:
+        error = error.context
+        seen.add(id(error))
+    return error
+
+
+def describe_error(error: Any) -> str:
+    """One line for a Dagster `SerializableErrorInfo`: the underlying exception's class and the
+    first line of its message (`LoadError: ads 2026-08-01 is not ready: ...`)."""
+    if error is None:
+        return "no error recorded (see the Dagster log above)"
+    error = _user_error(error)
+    lines = (error.message or "").strip().splitlines()
+    first = lines[0].strip() if lines else ""
+    # Dagster records "module.Class: message"; the module path is noise on a console.
+    prefix, sep, rest = first.partition(": ")
+    if sep and prefix.rsplit(".", 1)[-1] == error.cls_name:
+        first = rest
+    if error.cls_name in (None, "", "Failure"):  # dg.Failure: a message written for people
+        return first
+    return f"{error.cls_name}: {first}" if first else error.cls_name
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -183,7 +278,7 @@ def _require_landing(settings: Settings) -> None:
 
 def _run_range(settings: Settings, start: dt.date, end: dt.date) -> None:
     _say(f"running daily_pipeline for {start}..{end} (warehouse {settings.warehouse})")
-    ok, reasons = execute("daily_pipeline", start, end, settings)
+    ok, reasons = execute("daily_pipeline", start, end, settings, command=_command_line())
     if not ok:
         raise click.ClickException(
             "the run failed: " + "; ".join(reasons or ["see the Dagster log above"])
@@ -201,7 +296,7 @@ def report(date_text: str) -> None:
         raise click.ClickException(
             f"warehouse {settings.warehouse} does not exist yet: run `growth run` first"
         )
-    ok, reasons = execute("report_job", day, day, settings)
+    ok, reasons = execute("report_job", day, day, settings, command=_command_line())
     if not ok:
         raise click.ClickException(
             f"no report for {day}: " + "; ".join(reasons or ["see the Dagster log above"])
@@ -216,10 +311,13 @@ def publish() -> None:
 
     settings = load_settings()
     try:
-        counts = publish_serving(
-            settings.warehouse, settings.serving, settings.serving.parent / "parquet"
-        )
-    except FileNotFoundError as exc:
+        # Reading the warehouse while a run writes it fails in DuckDB ("Conflicting lock");
+        # the lock says so at once and names the run.
+        with hold_warehouse(settings.warehouse, command=_command_line(), launched_by="growth"):
+            counts = publish_serving(
+                settings.warehouse, settings.serving, settings.serving.parent / "parquet"
+            )
+    except (FileNotFoundError, WarehouseLockError) as exc:
         raise click.ClickException(str(exc)) from exc
     for table, rows in counts.items():
         _say(f"  marts.{table}: {rows:,} rows")

@@ -13,6 +13,7 @@ import duckdb
 from dagster_dbt import DbtCliResource
 
 from orchestration.lib.dbt_project import growth_dbt_project
+from orchestration.lib.warehouse_lock import hold_warehouse, run_holder_fields
 from orchestration.settings import DUCKDB_MEMORY_LIMIT, load_settings
 
 
@@ -20,10 +21,24 @@ class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB warehouse file (`GROWTH_WAREHOUSE`).
 
     DuckDB allows one writing process per file, so every connection is short-lived: opened for
-    one step and closed before dbt (a separate process) needs the file.
+    one step and closed before dbt (a separate process) needs the file. And one run at a time
+    writes it: a run holds the warehouse lock (`warehouse_lock`) from its start to its end, so a
+    run that finds another one writing fails before its first step, naming that run.
     """
 
     path: str
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WarehouseResource]:
+        # Resources are set up once per run by the in-process executor, so this holds the lock
+        # for the whole run. Runs launched by the UI, the schedule or a sensor take it here; in
+        # a `growth` process, which took it before launching this run, this re-enters it.
+        run = context.run
+        fields = run_holder_fields(
+            run.run_id if run else None, run.job_name if run else None, run.tags if run else {}
+        )
+        with hold_warehouse(Path(self.path), **fields):
+            yield self
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
