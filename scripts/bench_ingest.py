@@ -47,9 +47,12 @@ def _child(mode: str, landing: str, date: str, source: str, warehouse: str) -> N
     started = time.perf_counter()
     rows = 0
     if mode == "read":
+        from assets.ingest.loader.files import declared_name_pattern
+
         con = duckdb.connect()
         for file_spec in spec.files:
-            for path in sorted(folder.glob(file_spec.pattern)):
+            name = declared_name_pattern(file_spec.pattern)
+            for path in sorted(p for p in folder.iterdir() if name.fullmatch(p.name)):
                 if file_spec.encoding not in ("utf-8", "utf8"):
                     text = path.read_bytes().decode(file_spec.encoding)
                     tmp = Path(warehouse).with_suffix(".utf8.csv")

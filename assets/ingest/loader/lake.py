@@ -197,6 +197,13 @@ def forget_missing(
     """Drops the lake entries of `dates` whose data files are gone, before a run reloads those
     dates: the run rebuilds them, and a lost file of one date of the range must not stop the
     load of another."""
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'lake' "
+        "and table_name = 'data_files'"
+    ).fetchall()[0][0]
+    if not exists:
+        return []
+    _relocate(con, lake)
     wanted = set(dates)
     gone = [(d, p) for d, p in missing_data_files(con, spec, lake, None) if d in wanted]
     for day, path in gone:

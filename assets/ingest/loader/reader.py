@@ -132,8 +132,7 @@ class _Reader:
         cols = ", ".join(f"{_lit(c.header)}: 'VARCHAR'" for c in self.file_spec.columns)
         # One typed parse; nested values arrive as their JSON text.
         relation = (
-            f"select * from read_json({self.path}, format='newline_delimited', columns={{{cols}}}, "
-            f"maximum_object_size={MAX_RECORD_BYTES})"
+            f"select * from read_json({self.path}, format='newline_delimited', columns={{{cols}}})"
         )
         return relation, seen
 
