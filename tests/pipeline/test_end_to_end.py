@@ -1,12 +1,18 @@
 """Seven simulated days through Dagster: fct_orders agrees with the simulator's truth (also
-for dates restated by a later day's folder), the report is written, and re-running the same
-dates leaves the marts byte-for-byte equal."""
+for dates restated by a later day's folder), the report is written, re-running the same dates
+leaves the marts byte-for-byte equal, and a customer's erasure request, arriving after their
+orders were built, leaves no personal data in staging, marts, the serving copy or the reports."""
 
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
+import hmac
 import json
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -17,6 +23,7 @@ from orchestration.simulator import simulate
 START = dt.date(2026, 3, 1)
 DAYS = 7
 END = START + dt.timedelta(days=DAYS - 1)
+PII_KEY = "e2e-key"
 
 
 def mart_digest(warehouse, table: str) -> str:
@@ -40,6 +47,92 @@ def late_restatements(landing, day: dt.date) -> set[str]:
     return {d.isoformat() for (d,) in rows if d < day}
 
 
+def landing_records(landing: Path, source: str, name: str) -> Iterator[dict]:
+    """Every record of a JSON-lines source of the landing zone, in folder order."""
+    for path in sorted(landing.glob(f"{source}/*/{name}")):
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as handle:
+            yield from (json.loads(line) for line in handle if line.strip())
+
+
+def keyed_hash(value: str) -> str:
+    """The loader's pseudonymous key of a value (HMAC-SHA256 under the run's key)."""
+    return hmac.new(PII_KEY.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def request_erasure(landing: Path, day: dt.date) -> dict:
+    """Appends an erasure request to `day`'s customers file for the first customer (by id) who
+    paid an order before `day` and has a phone and a unionid; returns their record before it.
+
+    The request carries the personal data still (as a CRM may send it): purging is the
+    warehouse's job."""
+    paid_before = {
+        o["customer_id"]
+        for o in landing_records(landing, "orders", "orders.jsonl.gz")
+        if o["customer_id"] and o["paid_at"] and o["paid_at"][:10] < day.isoformat()
+    }
+    latest: dict[str, dict] = {}
+    for record in landing_records(landing, "customers", "customers.jsonl"):
+        if record["updated_at"] >= latest.get(record["customer_id"], {}).get("updated_at", ""):
+            latest[record["customer_id"]] = record
+    customer_id = min(
+        c
+        for c, r in latest.items()
+        if c in paid_before and r["phone"] and r["wechat_unionid"] and not r["deleted"]
+    )
+    record = latest[customer_id]
+    request = {**record, "updated_at": f"{day}T23:00:00+08:00", "deleted": True}
+    path = landing / "customers" / day.isoformat() / "customers.jsonl"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + json.dumps(request, ensure_ascii=False) + "\n", encoding="utf-8")
+    return record
+
+
+def column_names(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    """The columns of a table, view or table function such as read_parquet(...)."""
+    return [d[0] for d in con.execute(f"select * from {relation} limit 0").description]
+
+
+def relation_texts(con: duckdb.DuckDBPyConnection, relation: str) -> Iterator[str]:
+    """Every value of a relation, as text (numbers too: a phone may hide in a bigint)."""
+    columns = column_names(con, relation)
+    for column in columns:
+        rows = con.execute(
+            f'select distinct cast("{column}" as varchar) from {relation} '
+            f'where "{column}" is not null'
+        ).fetchall()
+        yield from (v for (v,) in rows)
+
+
+def personal_data_in(texts: Iterable[str], needles: set[str]) -> set[str]:
+    """The needles found inside the texts, also within a longer run of letters and digits
+    (`tel13800138000`); every needle is letters and digits."""
+    assert all(n.isalnum() for n in needles)
+    lengths = {len(n) for n in needles}
+    found: set[str] = set()
+    for text in texts:
+        for token in re.findall(r"[0-9A-Za-z]+", text):
+            for length in lengths:
+                found.update(
+                    token[i : i + length]
+                    for i in range(len(token) - length + 1)
+                    if token[i : i + length] in needles
+                )
+    return found
+
+
+def schema_relations(con: duckdb.DuckDBPyConnection, schemas: Iterable[str]) -> list[str]:
+    """Every table and view of those schemas."""
+    names = ", ".join(f"'{s}'" for s in schemas)
+    return [
+        f'{s}."{t}"'
+        for s, t in con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            f"where table_schema in ({names}) order by all"
+        ).fetchall()
+    ]
+
+
 @pytest.fixture(scope="module")
 def simulated_run(tmp_path_factory, request):
     """One simulated landing zone, run once through daily_pipeline (shared by the tests)."""
@@ -49,12 +142,14 @@ def simulated_run(tmp_path_factory, request):
     for var in ("GROWTH_LANDING", "GROWTH_WAREHOUSE", "GROWTH_SERVING", "GROWTH_REPORTS"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("GROWTH_HOME", str(home))
-    monkeypatch.setenv("GROWTH_PII_KEY", "e2e-key")
+    monkeypatch.setenv("GROWTH_PII_KEY", PII_KEY)
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
     from orchestration.settings import load_settings
 
     settings = load_settings()
     truth = simulate(settings.landing, START, DAYS, scale="small", seed=11)
+    # the last folder also asks to erase a customer whose orders the backfill already built
+    erased = request_erasure(settings.landing, END)
     # Six days as a backfill, then the last day alone, as the nightly run would: the last
     # day's folder re-reports earlier orders (payments, refunds), which must restate the
     # dates those orders were paid on.
@@ -62,11 +157,11 @@ def simulated_run(tmp_path_factory, request):
     assert ok, reasons
     ok, reasons = execute("daily_pipeline", END, END, settings)
     assert ok, reasons
-    return settings, truth
+    return settings, truth, erased
 
 
 def test_fct_orders_matches_the_simulators_truth(simulated_run):
-    settings, truth = simulated_run
+    settings, truth, _ = simulated_run
     restated = late_restatements(settings.landing, END)
     assert restated, "the last folder should re-report orders paid on earlier dates"
     con = duckdb.connect(str(settings.warehouse), read_only=True)
@@ -91,7 +186,7 @@ def test_fct_orders_matches_the_simulators_truth(simulated_run):
 def test_marts_show_their_row_counts_in_dagster(simulated_run):
     import dagster as dg
 
-    settings, _ = simulated_run
+    settings, _, _ = simulated_run
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     expected = con.execute("select count(*) from marts.fct_orders").fetchall()[0][0]
     con.close()
@@ -101,7 +196,7 @@ def test_marts_show_their_row_counts_in_dagster(simulated_run):
 
 
 def test_marketplace_orders_take_their_stores_channel(simulated_run):
-    settings, truth = simulated_run
+    settings, truth, _ = simulated_run
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     rows = con.execute(
         "select order_id, channel from marts.fct_orders "
@@ -114,7 +209,7 @@ def test_marketplace_orders_take_their_stores_channel(simulated_run):
 
 
 def test_reports_exist_for_every_date_with_figures_from_the_marts(simulated_run):
-    settings, truth = simulated_run
+    settings, truth, _ = simulated_run
     for offset in range(DAYS):
         day = (START + dt.timedelta(days=offset)).isoformat()
         folder = settings.reports / day
@@ -124,8 +219,52 @@ def test_reports_exist_for_every_date_with_figures_from_the_marts(simulated_run)
         assert "<svg" in html and day in html
 
 
+def test_owned_store_orders_take_their_last_touchs_channel(simulated_run):
+    # the simulator's truth is the channel of the buyer's last touch within 30 days
+    settings, truth, _ = simulated_run
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    rows = con.execute(
+        "select order_id, channel, traffic_class from marts.fct_orders "
+        "where store in ('wechat_miniprogram', 'own_site')"
+    ).fetchall()
+    con.close()
+    assert {c for _, c, _ in rows} - {"own_site"}, "owned-store orders should come from touches"
+    mismatched = [
+        (o, channel, traffic_class)
+        for o, channel, traffic_class in rows
+        if (truth["orders"][o]["channel"], truth["orders"][o]["traffic_class"])
+        != (channel, traffic_class)
+    ]
+    assert not mismatched
+
+
+def report_texts(settings) -> Iterator[str]:
+    """The text of every report file of the run (HTML and its JSON twin, every date)."""
+    files = sorted(settings.reports.glob("*/evaluation.*"))
+    assert len(files) == 2 * DAYS
+    yield from (f.read_text(encoding="utf-8") for f in files)
+
+
+def serving_texts(settings) -> Iterator[str]:
+    """Every value of the serving copy: its DuckDB file and its Parquet files."""
+    con = duckdb.connect(str(settings.serving), read_only=True)
+    try:
+        for relation in schema_relations(con, ["marts"]):
+            yield from relation_texts(con, relation)
+    finally:
+        con.close()
+    parquet = sorted((settings.serving.parent / "parquet").glob("*.parquet"))
+    assert parquet
+    con = duckdb.connect()
+    try:
+        for path in parquet:
+            yield from relation_texts(con, f"read_parquet('{path}')")
+    finally:
+        con.close()
+
+
 def test_no_personal_data_in_marts_or_reports(simulated_run):
-    settings, _ = simulated_run
+    settings, _, _ = simulated_run
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     columns = {
         c
@@ -133,12 +272,91 @@ def test_no_personal_data_in_marts_or_reports(simulated_run):
             "select column_name from information_schema.columns where table_schema = 'marts'"
         ).fetchall()
     }
-    con.close()
     assert not columns & {"phone", "wechat_unionid", "customer_id", "buyer_ref", "anonymous_id"}
+
+    # nor any value: no clear phone, unionid or CRM customer id of the landing zone in any text
+    # of the marts, the serving copy or the report files
+    people = [
+        *landing_records(settings.landing, "customers", "customers.jsonl"),
+        *landing_records(settings.landing, "orders", "orders.jsonl.gz"),
+    ]
+    needles = {
+        r[field]
+        for r in people
+        for field in ("phone", "wechat_unionid", "customer_id")
+        if r.get(field)
+    }
+    assert len(needles) > 1000
+    try:
+        marts = [v for rel in schema_relations(con, ["marts"]) for v in relation_texts(con, rel)]
+    finally:
+        con.close()
+    assert personal_data_in(marts, needles) == set()
+    assert personal_data_in(serving_texts(settings), needles) == set()
+    assert personal_data_in(report_texts(settings), needles) == set()
+
+
+def test_an_erased_customer_leaves_no_personal_data_but_keeps_their_orders(simulated_run):
+    settings, truth, erased = simulated_run
+    customer_id, key = erased["customer_id"], keyed_hash(erased["customer_id"])
+    personal = {
+        customer_id,
+        erased["phone"],
+        erased["wechat_unionid"],
+        keyed_hash(erased["phone"]),
+        keyed_hash(erased["wechat_unionid"]),
+    }
+    expected = {
+        o["order_id"]
+        for o in landing_records(settings.landing, "orders", "orders.jsonl.gz")
+        if o["customer_id"] == customer_id and o["order_id"] in truth["orders"]
+    }
+    assert expected
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        relations = schema_relations(con, ["staging", "intermediate", "marts"])
+        assert any(r.startswith("staging.") for r in relations)
+        con.execute("create temp table personal (value varchar)")
+        con.executemany("insert into personal values (?)", [[v] for v in sorted(personal)])
+        leaks = {}
+        for relation in relations:
+            found = con.execute(
+                "select distinct p.value from personal p, "
+                f"(select concat_ws(chr(31), *columns(*)) as line from {relation}) t "
+                "where contains(t.line, p.value)"
+            ).fetchall()
+            if found:
+                leaks[relation] = found
+            # the CRM attributes of the erased customer, wherever a customer's row has them
+            columns = set(column_names(con, relation))
+            if "customer_key" in columns and "gender" in columns:
+                attributes = sorted(columns & {"gender", "birth_year", "province", "city"})
+                values = con.execute(
+                    f"select {', '.join(attributes)} from {relation} where customer_key = ?", [key]
+                ).fetchall()
+                assert values and all(v is None for row in values for v in row), relation
+        profile = con.execute(
+            "select is_erased from staging.stg_customers__customers where customer_key = ?", [key]
+        ).fetchall()
+        orders = dict(
+            con.execute(
+                "select order_id, customer_key from marts.fct_orders "
+                "where order_id in (select unnest(?))",
+                [sorted(expected)],
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    assert leaks == {}
+    assert profile == [(True,)]
+    assert personal_data_in(serving_texts(settings), personal) == set()
+    assert personal_data_in(report_texts(settings), personal) == set()
+    # their paid orders of the window stay, under their pseudonymous key
+    assert orders == dict.fromkeys(expected, key)
 
 
 def test_rerunning_the_same_dates_leaves_the_marts_identical(simulated_run):
-    settings, _ = simulated_run
+    settings, _, _ = simulated_run
     before = {t: mart_digest(settings.warehouse, t) for t in ("fct_orders", "dim_products")}
     report_before = (settings.reports / END.isoformat() / "evaluation.json").read_bytes()
     ok, reasons = execute("daily_pipeline", START, END, settings)
@@ -149,7 +367,7 @@ def test_rerunning_the_same_dates_leaves_the_marts_identical(simulated_run):
 
 
 def test_serving_copy_holds_the_marts_only(simulated_run):
-    settings, _ = simulated_run
+    settings, _, _ = simulated_run
     con = duckdb.connect(str(settings.serving), read_only=True)
     schemas = {
         s for (s,) in con.execute("select distinct schema_name from duckdb_tables()").fetchall()

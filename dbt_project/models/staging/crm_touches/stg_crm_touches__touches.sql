@@ -8,9 +8,11 @@ source as (
 
 versions as (
 
-    -- no updated_at: the latest folder's report wins; within one folder the most advanced
-    -- report (the loader already kept one per folder the same way)
-    {{ latest_version('source', partition_by='touch_id', order_by='_business_date desc, clicked_at desc nulls last, opened_at desc nulls last, delivered desc nulls last, _line desc') }}
+    -- no updated_at, but engagement only moves forward: the most advanced report is the
+    -- latest, in whatever folder it came (a stale report re-sent later does not undo a click);
+    -- between equally advanced reports the latest folder's (the loader kept one per folder
+    -- the same way)
+    {{ latest_version('source', partition_by='touch_id', order_by='clicked_at desc nulls last, opened_at desc nulls last, delivered desc nulls last, _business_date desc, _line desc') }}
 
 ),
 
