@@ -1,0 +1,167 @@
+"""Plants each bug of issue 15's "tests that can fail" in the work tree, one at a time, runs the
+tests meant to catch it, and restores the file: every planted bug must make them fail.
+
+    .venv/bin/python scripts/plant_bugs.py            # every bug (about 20 minutes)
+    .venv/bin/python scripts/plant_bugs.py first_order_rule_reversed
+
+Not part of `make test` (it runs the slow end-to-end tests once per bug); run it after changing
+a rule or the tests that pin it. Refuses to start on a file with uncommitted changes, so a
+crash can never leave a bug behind that `git checkout` would not undo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+UNIT = "tests/dbt/test_unit_tests.py"
+STAGING = "tests/dbt/test_staging_latest_version.py"
+E2E = "tests/pipeline/test_end_to_end.py"
+
+
+@dataclass(frozen=True)
+class Bug:
+    name: str
+    file: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+
+
+BUGS = (
+    Bug(
+        "rows_read_counted_by_the_reader",
+        "assets/ingest/loader/load.py",
+        "result.rows_read = scan.records if scan is not None else accepted + len(rejected)",
+        "result.rows_read = accepted + len(rejected)",
+        ("tests/ingest/test_hardening.py",),
+    ),
+    Bug(
+        "first_order_rule_reversed",
+        "dbt_project/models/intermediate/orders/int_orders_classified.sql",
+        "partition by customer_key order by paid_at, order_id",
+        "partition by customer_key order by paid_at desc, order_id",
+        (UNIT,),
+    ),
+    Bug(
+        "first_order_tie_not_broken_by_order_id",
+        "dbt_project/models/intermediate/orders/int_orders_classified.sql",
+        "partition by customer_key order by paid_at, order_id",
+        "partition by customer_key order by paid_at, order_id desc",
+        (UNIT,),
+    ),
+    Bug(
+        "guests_get_first_orders",
+        "dbt_project/models/intermediate/orders/int_orders_classified.sql",
+        "coalesce(paid_sequence.paid_order_number = 1, false)",
+        "coalesce(paid_sequence.paid_order_number = 1, orders.customer_key is null)",
+        (UNIT,),
+    ),
+    Bug(
+        "owned_store_orders_ignore_their_last_touch",
+        "dbt_project/models/intermediate/orders/int_orders_classified.sql",
+        "utm_source='utm_source', utm_medium='utm_medium'",
+        "utm_source='null', utm_medium='utm_medium'",
+        (UNIT,),
+    ),
+    Bug(
+        "shipments_oldest_version_wins",
+        "dbt_project/models/staging/shipments/stg_shipments__shipments.sql",
+        "order_by='updated_at desc, _business_date desc, _line desc'",
+        "order_by='updated_at asc, _business_date asc, _line desc'",
+        (STAGING,),
+    ),
+    Bug(
+        "purchase_orders_oldest_version_wins",
+        "dbt_project/models/staging/purchase_orders/stg_purchase_orders__purchase_orders.sql",
+        "order_by='updated_at desc, _business_date desc, _line desc'",
+        "order_by='updated_at asc, _business_date asc, _line desc'",
+        (STAGING,),
+    ),
+    Bug(
+        "touches_latest_folder_wins",
+        "dbt_project/models/staging/crm_touches/stg_crm_touches__touches.sql",
+        "order_by='clicked_at desc nulls last, opened_at desc nulls last, delivered desc nulls "
+        "last, _business_date desc, _line desc'",
+        "order_by='_business_date desc, _line desc'",
+        (STAGING,),
+    ),
+    Bug(
+        "customers_oldest_version_wins",
+        "dbt_project/models/staging/customers/stg_customers__customers.sql",
+        "order by updated_at desc, _business_date desc, _line desc",
+        "order by updated_at asc, _business_date asc, _line desc",
+        (STAGING,),
+    ),
+    Bug(
+        "erasure_leaves_older_versions_unpurged",
+        "assets/ingest/loader/erasure.py",
+        'f"case when {_q(erasure.key)} in {erased} then null else {_q(c)} end as {_q(c)}"',
+        'f"{_q(c)} as {_q(c)}"',
+        (f"{E2E}::test_an_erased_customer_leaves_no_personal_data_but_keeps_their_orders",),
+    ),
+    Bug(
+        "customer_ids_reach_the_marts_unhashed",
+        "assets/ingest/loader/sql.py",
+        "expr = _hmac_sql(value_of[spec.keys[name]])",
+        "expr = value_of[spec.keys[name]]",
+        (f"{E2E}::test_no_personal_data_in_marts_or_reports",),
+    ),
+)
+
+
+def plant(bug: Bug) -> bool:
+    """True when the planted bug made its tests fail."""
+    path = ROOT / bug.file
+    text = path.read_text()
+    if text.count(bug.old) != 1:
+        raise SystemExit(f"{bug.name}: the code to break is no longer in {bug.file}; update me")
+    started = time.monotonic()
+    path.write_text(text.replace(bug.old, bug.new))
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *bug.tests],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        path.write_text(text)
+    caught = result.returncode == 1
+    summary = (result.stdout.strip().splitlines() or ["(no output)"])[-1]
+    verdict = "caught" if caught else "MISSED"
+    print(f"{verdict:7} {bug.name:45} {time.monotonic() - started:6.0f}s  {summary}", flush=True)
+    return caught
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("bugs", nargs="*", help="names of bugs to plant (default: all)")
+    chosen = parser.parse_args().bugs
+    unknown = set(chosen) - {b.name for b in BUGS}
+    if unknown:
+        raise SystemExit(f"unknown bugs: {', '.join(sorted(unknown))}")
+    bugs = [b for b in BUGS if not chosen or b.name in chosen]
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", *sorted({b.file for b in bugs})],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    if dirty:
+        raise SystemExit(f"commit or stash these first:\n{dirty}")
+    missed = [b.name for b in bugs if not plant(b)]
+    if missed:
+        raise SystemExit(f"{len(missed)} planted bug(s) passed the tests: {', '.join(missed)}")
+    print(f"all {len(bugs)} planted bugs were caught")
+
+
+if __name__ == "__main__":
+    main()
