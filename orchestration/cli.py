@@ -308,16 +308,18 @@ def report(date_text: str) -> None:
 def publish() -> None:
     """Publish the read-only serving copy of the marts for BI ($GROWTH_SERVING)."""
     from assets.serving.publish import publish_serving
+    from orchestration.lib.marts import MartsNotBuilt, open_marts
 
     settings = load_settings()
     try:
         # Reading the warehouse while a run writes it fails in DuckDB ("Conflicting lock");
         # the lock says so at once and names the run.
-        with hold_warehouse(settings.warehouse, command=_command_line(), launched_by="growth"):
-            counts = publish_serving(
-                settings.warehouse, settings.serving, settings.serving.parent / "parquet"
-            )
-    except (FileNotFoundError, WarehouseLockError) as exc:
+        with (
+            hold_warehouse(settings.warehouse, command=_command_line(), launched_by="growth"),
+            open_marts(settings) as marts,
+        ):
+            counts = publish_serving(marts, settings.serving, settings.serving.parent / "parquet")
+    except (MartsNotBuilt, WarehouseLockError) as exc:
         raise click.ClickException(str(exc)) from exc
     for table, rows in counts.items():
         _say(f"  marts.{table}: {rows:,} rows")

@@ -18,6 +18,9 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 
 TIMEZONE = "Asia/Shanghai"
 
+# The engines dbt can build the marts on (profiles.yml targets).
+DBT_TARGETS = ("duckdb", "spark")
+
 # DuckDB's memory ceiling for pipeline connections: above it DuckDB spills to disk, so a large
 # day loads within a laptop's (and the 2-core CI machine's) budget instead of failing.
 DUCKDB_MEMORY_LIMIT = os.environ.get("GROWTH_DUCKDB_MEMORY_LIMIT", "1GB")
@@ -30,6 +33,20 @@ class Settings:
     warehouse: Path
     serving: Path
     reports: Path
+    spark: Path
+
+    @property
+    def raw_lake(self) -> Path:
+        """The loader's Parquet data files, beside the warehouse and named after it."""
+        return self.warehouse.with_name(self.warehouse.name + ".raw")
+
+    @property
+    def dbt_target(self) -> str:
+        """The engine dbt builds the marts on (`GROWTH_DBT_TARGET`): duckdb or spark."""
+        target = os.environ.get("GROWTH_DBT_TARGET") or "duckdb"
+        if target not in DBT_TARGETS:
+            raise ValueError(f"GROWTH_DBT_TARGET={target!r} is not one of {', '.join(DBT_TARGETS)}")
+        return target
 
     @property
     def dagster_home(self) -> Path:
@@ -46,6 +63,9 @@ class Settings:
         os.environ["GROWTH_WAREHOUSE"] = str(self.warehouse)
         os.environ["GROWTH_SERVING"] = str(self.serving)
         os.environ["GROWTH_REPORTS"] = str(self.reports)
+        os.environ["GROWTH_RAW_LAKE"] = str(self.raw_lake)
+        os.environ["GROWTH_SPARK_DIR"] = str(self.spark)
+        os.environ["GROWTH_DBT_PROJECT_DIR"] = str(DBT_PROJECT_DIR)
 
 
 def _path(var: str, default: Path) -> Path:
@@ -61,6 +81,7 @@ def load_settings() -> Settings:
         warehouse=_path("GROWTH_WAREHOUSE", home / "warehouse.duckdb"),
         serving=_path("GROWTH_SERVING", home / "serving" / "growth.duckdb"),
         reports=_path("GROWTH_REPORTS", home / "reports"),
+        spark=_path("GROWTH_SPARK_DIR", home / "spark"),
     )
 
 

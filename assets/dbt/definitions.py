@@ -15,8 +15,10 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.lib.dbt_project import growth_dbt_project
 from orchestration.lib.dbt_translator import GrowthDbtTranslator
+from orchestration.lib.marts import SCHEMA, open_marts
 from orchestration.lib.partitions import daily_partitions, single_run
 from orchestration.lib.resources import WarehouseResource
+from orchestration.settings import Settings, load_settings
 
 
 def dbt_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
@@ -25,8 +27,9 @@ def dbt_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
     return {"start_date": window.start.date().isoformat(), "end_date": last_day.isoformat()}
 
 
-def with_row_counts(events: list[Any], warehouse: WarehouseResource) -> Iterator[Any]:
-    """dbt's events, with `dagster/row_count` on every table a model or seed materialized."""
+def with_row_counts(events: list[Any], settings: Settings) -> Iterator[Any]:
+    """dbt's events, with `dagster/row_count` on every table a model or seed materialized
+    (on Spark, on the marts: the tables the steps after dbt read)."""
     nodes = json.loads(growth_dbt_project.manifest_path.read_text())["nodes"]
     relations: dict[str, str] = {}
     for event in events:
@@ -34,11 +37,13 @@ def with_row_counts(events: list[Any], warehouse: WarehouseResource) -> Iterator
             value = event.metadata.get("unique_id")
             unique_id = getattr(value, "value", value)
             node = nodes.get(unique_id or "", {})
-            if node.get("config", {}).get("materialized") in ("table", "incremental", "seed"):
-                relations[unique_id] = node["relation_name"]
+            if node.get("config", {}).get("materialized") not in ("table", "incremental", "seed"):
+                continue
+            if settings.dbt_target == "duckdb" or node.get("schema") == SCHEMA:
+                relations[unique_id] = f'{node["schema"]}."{node["alias"]}"'
     counts: dict[str, int] = {}
     if relations:
-        with warehouse.connect(read_only=True) as con:
+        with open_marts(settings) as con:
             for unique_id, relation in relations.items():
                 counts[unique_id] = con.execute(f"select count(*) from {relation}").fetchall()[0][0]
     for event in events:
@@ -86,7 +91,7 @@ def growth_dbt_models(
     # Events are held until dbt exits: only then may this process open the DuckDB file (one
     # writer per file) to count the rows of what was built. dbt's log streams meanwhile.
     events = list(invocation.stream())
-    yield from with_row_counts(events, warehouse)
+    yield from with_row_counts(events, load_settings())
     if not invocation.is_successful():
         failed = _failed_nodes(invocation)
         raise dg.Failure(

@@ -11,6 +11,7 @@ from assets.reports.evaluation import (
     write_report,
 )
 from orchestration.lib.gx_checks import build_gx_check
+from orchestration.lib.marts import open_marts
 from orchestration.lib.partitions import daily_partitions, partition_dates, single_run
 from orchestration.settings import load_settings
 
@@ -55,7 +56,7 @@ def evaluation_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult
     reports = load_settings().reports
     written: list[str] = []
     dates = partition_dates(context)
-    with context.resources.warehouse.connect(read_only=True) as con:
+    with open_marts(load_settings()) as con:
         for number, date in enumerate(dates, start=1):
             day = dt.date.fromisoformat(date)
             try:

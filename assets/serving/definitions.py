@@ -1,10 +1,9 @@
 """Serving: the read-only copy of the marts that BI tools open (interfaces.md, BI access)."""
 
-from pathlib import Path
-
 import dagster as dg
 
 from assets.serving.publish import publish_serving
+from orchestration.lib.marts import open_marts
 from orchestration.lib.partitions import daily_partitions, single_run
 from orchestration.settings import load_settings
 
@@ -13,8 +12,9 @@ from orchestration.settings import load_settings
     key="serving_copy",
     group_name="serving",
     description=(
-        "The `marts` schema copied into $GROWTH_SERVING (a separate DuckDB file BI tools open "
-        "read-only, e.g. duckdb:///...?access_mode=read_only) and into Parquet files beside it; "
+        "The `marts` schema (of the engine dbt built it on) copied into $GROWTH_SERVING (a "
+        "separate DuckDB file BI tools open read-only, e.g. duckdb:///...?access_mode=read_only) "
+        "and into Parquet files beside it; "
         "replaced atomically after each run whose report gates passed."
     ),
     deps=["evaluation_report"],
@@ -26,8 +26,8 @@ from orchestration.settings import load_settings
 )
 def serving_copy(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = load_settings()
-    warehouse = Path(context.resources.warehouse.path)
-    counts = publish_serving(warehouse, settings.serving, settings.serving.parent / "parquet")
+    with open_marts(settings) as marts:
+        counts = publish_serving(marts, settings.serving, settings.serving.parent / "parquet")
     context.log.info(f"published {len(counts)} marts to {settings.serving}")
     return dg.MaterializeResult(
         metadata={

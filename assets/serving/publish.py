@@ -12,34 +12,29 @@ from pathlib import Path
 
 import duckdb
 
-SCHEMA = "marts"
+from orchestration.lib.marts import SCHEMA, mart_names
 
 
-def publish_serving(warehouse: Path, serving: Path, parquet_dir: Path | None = None) -> dict:
-    """Copies every table of `marts` into a fresh file, then replaces `serving` with it.
+def publish_serving(
+    marts: duckdb.DuckDBPyConnection, serving: Path, parquet_dir: Path | None = None
+) -> dict:
+    """Copies every mart of `marts` (a connection from orchestration.lib.marts.open_marts, on
+    either engine) into a fresh file, then replaces `serving` with it. Rows stream through
+    Arrow record batches, so a mart never has to fit in memory at once.
     Returns the row count of each published mart."""
-    if not warehouse.exists():
-        raise FileNotFoundError(f"warehouse {warehouse} does not exist yet: run the pipeline first")
+    tables = mart_names(marts)
     serving.parent.mkdir(parents=True, exist_ok=True)
     staging = serving.with_name(f".{serving.stem}.{os.getpid()}.building.duckdb")
     staging.unlink(missing_ok=True)
     counts: dict[str, int] = {}
     con = duckdb.connect(str(staging))
     try:
-        con.execute(f"attach '{warehouse}' as warehouse (read_only)")
-        tables = [
-            row[0]
-            for row in con.execute(
-                "select table_name from duckdb_tables() where database_name = 'warehouse' "
-                "and schema_name = ? order by 1",
-                [SCHEMA],
-            ).fetchall()
-        ]
         con.execute(f"create schema {SCHEMA}")
         for table in tables:
-            con.execute(
-                f'create table {SCHEMA}."{table}" as select * from warehouse.{SCHEMA}."{table}"'
-            )
+            batches = marts.sql(f'select * from {SCHEMA}."{table}"').to_arrow_reader()
+            con.register("mart_batches", batches)
+            con.execute(f'create table {SCHEMA}."{table}" as select * from mart_batches')
+            con.unregister("mart_batches")
             counts[table] = con.execute(f'select count(*) from {SCHEMA}."{table}"').fetchall()[0][0]
             if parquet_dir is not None:
                 parquet_dir.mkdir(parents=True, exist_ok=True)
@@ -47,9 +42,11 @@ def publish_serving(warehouse: Path, serving: Path, parquet_dir: Path | None = N
                 tmp = parquet_dir / f".{table}.parquet.tmp"
                 con.execute(f"copy {SCHEMA}.\"{table}\" to '{tmp}' (format parquet)")
                 tmp.replace(target)
-        con.execute("detach warehouse")
         con.execute("checkpoint")
-    finally:
+    except BaseException:
         con.close()
+        staging.unlink(missing_ok=True)
+        raise
+    con.close()
     staging.replace(serving)
     return counts

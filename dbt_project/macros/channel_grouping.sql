@@ -14,13 +14,13 @@
         cross join {{ ref('channel_grouping_rules') }} as r
         where
             (r.store_pattern is null
-                or {{ regex_match("coalesce(lower(cast(" ~ store ~ " as varchar)), '')", 'r.store_pattern') }})
+                or {{ regex_match("coalesce(lower(cast(" ~ store ~ " as " ~ dbt.type_string() ~ ")), '')", 'r.store_pattern') }})
             and (r.utm_source_pattern is null
-                or {{ regex_match("coalesce(lower(cast(" ~ utm_source ~ " as varchar)), '')", 'r.utm_source_pattern') }})
+                or {{ regex_match("coalesce(lower(cast(" ~ utm_source ~ " as " ~ dbt.type_string() ~ ")), '')", 'r.utm_source_pattern') }})
             and (r.utm_medium_pattern is null
-                or {{ regex_match("coalesce(lower(cast(" ~ utm_medium ~ " as varchar)), '')", 'r.utm_medium_pattern') }})
+                or {{ regex_match("coalesce(lower(cast(" ~ utm_medium ~ " as " ~ dbt.type_string() ~ ")), '')", 'r.utm_medium_pattern') }})
             and (r.referrer_pattern is null
-                or {{ regex_match("coalesce(lower(cast(" ~ referrer ~ " as varchar)), '')", 'r.referrer_pattern') }})
+                or {{ regex_match("coalesce(lower(cast(" ~ referrer ~ " as " ~ dbt.type_string() ~ ")), '')", 'r.referrer_pattern') }})
     )
 
     select

@@ -3,11 +3,5 @@
     kept as '' so ('a', null, 'b') and ('a', 'b', null) stay different keys. -#}
 
 {% macro surrogate_key(columns) -%}
-    {{ return(adapter.dispatch('surrogate_key', 'growth')(columns)) }}
-{%- endmacro %}
-{% macro default__surrogate_key(columns) -%}
-    concat_ws('|'{%- for column in columns %}, coalesce(cast({{ column }} as varchar), ''){%- endfor %})
-{%- endmacro %}
-{% macro spark__surrogate_key(columns) -%}
-    concat_ws('|'{%- for column in columns %}, coalesce(cast({{ column }} as string), ''){%- endfor %})
+    concat_ws('|'{%- for column in columns %}, coalesce(cast({{ column }} as {{ dbt.type_string() }}), ''){%- endfor %})
 {%- endmacro %}

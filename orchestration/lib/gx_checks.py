@@ -16,8 +16,9 @@ from typing import Any
 
 import dagster as dg
 
+from orchestration.lib.marts import open_marts
 from orchestration.lib.partitions import partition_dates
-from orchestration.settings import EXPECTATIONS_DIR
+from orchestration.settings import EXPECTATIONS_DIR, load_settings
 
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
 _COLUMN_LIST_KWARGS = ("column_list",)
@@ -268,7 +269,13 @@ def build_gx_check(
     def _gx_check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         dates = partition_dates(context)
         outcomes: list[SuiteOutcome] = []
-        with context.resources.warehouse.connect(read_only=True) as con:
+        # marts live on the engine dbt built them on; raw and audit always in the warehouse
+        reading = (
+            open_marts(load_settings())
+            if table.startswith("marts.")
+            else context.resources.warehouse.connect(read_only=True)
+        )
+        with reading as con:
             for date in dates or [None]:
                 if date is None:
                     frame = _frame(con.sql(f"select {select} from {table}"))

@@ -314,16 +314,23 @@ def test_an_erased_customer_leaves_no_personal_data_but_keeps_their_orders(simul
     assert expected
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
-        relations = schema_relations(con, ["staging", "intermediate", "marts"])
+        # raw too: the older versions of the record were purged in the lake
+        relations = schema_relations(con, ["raw", "staging", "intermediate", "marts"])
         assert any(r.startswith("staging.") for r in relations)
-        con.execute("create temp table personal (value varchar)")
-        con.executemany("insert into personal values (?)", [[v] for v in sorted(personal)])
+        # raw keeps the CRM customer_id by design (sources.md); never the phone or unionid
+        con.execute("create temp table personal (value varchar, kept_in_raw boolean)")
+        con.executemany(
+            "insert into personal values (?, ?)", [[v, v == customer_id] for v in sorted(personal)]
+        )
         leaks = {}
         for relation in relations:
             found = con.execute(
                 "select distinct p.value from personal p, "
                 f"(select concat_ws(chr(31), *columns(*)) as line from {relation}) t "
-                "where contains(t.line, p.value)"
+                # a whole value, not part of a longer id (C0000003 is in OC00000031)
+                "where contains(t.line, p.value) and regexp_matches(t.line, "
+                "'(^|[^0-9A-Za-z])' || regexp_escape(p.value) || '($|[^0-9A-Za-z])') "
+                f"and not (p.kept_in_raw and {relation.startswith('raw.')})"
             ).fetchall()
             if found:
                 leaks[relation] = found
@@ -376,3 +383,126 @@ def test_serving_copy_holds_the_marts_only(simulated_run):
     con.close()
     assert schemas == {"marts"}
     assert count > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Engine parity: the same dates through `growth run` on Spark (GROWTH_DBT_TARGET=spark), over
+# the same landing zone and raw lake, must build the same marts and write the same reports.
+
+
+@pytest.fixture(scope="module")
+def spark_run(simulated_run, request):
+    """The seven days again, as one run with dbt on Spark; its reports and serving copy go to
+    folders of their own. Returns the DuckDB run's settings and the Spark run's."""
+    settings, _, _ = simulated_run
+    monkeypatch = pytest.MonkeyPatch()
+    request.addfinalizer(monkeypatch.undo)
+    monkeypatch.setenv("GROWTH_DBT_TARGET", "spark")
+    monkeypatch.setenv("GROWTH_REPORTS", str(settings.home / "spark-reports"))
+    monkeypatch.setenv("GROWTH_SERVING", str(settings.home / "spark-serving" / "growth.duckdb"))
+    from orchestration.settings import load_settings
+
+    spark = load_settings()
+    assert spark.dbt_target == "spark" and spark.warehouse == settings.warehouse
+    ok, reasons = execute("daily_pipeline", START, END, spark)
+    assert ok, reasons
+    return settings, spark
+
+
+def mart_primary_keys() -> dict[str, list[str]]:
+    """Each mart's key as dbt derives it from its tests and constraints (the manifest)."""
+    from orchestration.lib.dbt_project import growth_dbt_project
+
+    nodes = json.loads(growth_dbt_project.manifest_path.read_text())["nodes"].values()
+    return {
+        n["alias"]: n.get("primary_key") or []
+        for n in nodes
+        if n["resource_type"] == "model" and n["schema"] == "marts"
+    }
+
+
+def test_spark_builds_the_same_marts_as_duckdb(spark_run):
+    """Every relation of the `marts` schema, listed (a new mart joins without editing this):
+    same columns and types, same row count, same keys, every value equal (money to the cent),
+    floating-point rates within 1e-9."""
+    from orchestration.lib.marts import mount_spark_marts
+
+    duck, spark = spark_run
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{duck.warehouse}' as duck (read_only)")
+        spark_marts = set(mount_spark_marts(con, spark, schema="spark"))
+        duck_marts = {
+            t
+            for (t,) in con.execute(
+                "select table_name from duckdb_tables() where database_name = 'duck' "
+                "and schema_name = 'marts'"
+            ).fetchall()
+        }
+        assert duck_marts == spark_marts
+        assert {"fct_orders", "dim_products"} <= duck_marts
+        keys = mart_primary_keys()
+        differences: dict[str, object] = {}
+        for mart in sorted(duck_marts):
+            left, right = f'duck.marts."{mart}"', f'spark."{mart}"'
+            types = {
+                side: {c: str(t) for c, t, *_ in con.execute(f"describe {rel}").fetchall()}
+                for side, rel in (("duckdb", left), ("spark", right))
+            }
+            if types["duckdb"] != types["spark"]:
+                differences[mart] = types
+                continue
+            counts = [
+                con.execute(f"select count(*) from {r}").fetchall()[0][0] for r in (left, right)
+            ]
+            if counts[0] != counts[1]:
+                differences[mart] = {"rows": counts}
+                continue
+            assert counts[0] > 0, mart
+            key = keys.get(mart) or []
+            assert key, f"{mart} declares no primary key (a unique test or constraint)"
+            on = " and ".join(f'd."{k}" = s."{k}"' for k in key)
+            unmatched = con.execute(
+                f"select count(*) from {left} d full join {right} s on {on} "
+                f'where d."{key[0]}" is null or s."{key[0]}" is null'
+            ).fetchall()[0][0]
+            if unmatched:
+                differences[mart] = {"keys only on one engine": unmatched}
+                continue
+            checks = []
+            for column, kind in types["duckdb"].items():
+                d, s = f'd."{column}"', f's."{column}"'
+                if kind in ("DOUBLE", "FLOAT", "REAL"):
+                    same = (
+                        f"(({d} is null) = ({s} is null) and coalesce(abs({d} - {s}), 0) <= 1e-9)"
+                    )
+                else:
+                    same = f"{d} is not distinct from {s}"
+                checks.append(f'count(*) filter (where not ({same})) as "{column}"')
+            row = con.execute(
+                f"select {', '.join(checks)} from {left} d join {right} s on {on}"
+            ).fetchone()
+            columns = [c for c, n in zip(types["duckdb"], row, strict=True) if n]
+            if columns:
+                differences[mart] = {"columns that differ": columns}
+    finally:
+        con.close()
+    assert differences == {}
+
+
+def test_spark_run_writes_the_same_reports_and_serving_copy(spark_run):
+    duck, spark = spark_run
+    dates = sorted(p.name for p in duck.reports.iterdir() if (p / "evaluation.json").exists())
+    assert len(dates) == DAYS
+    for date in dates:
+        expected = json.loads((duck.reports / date / "evaluation.json").read_text())
+        assert json.loads((spark.reports / date / "evaluation.json").read_text()) == expected
+    counts = {}
+    for settings in (duck, spark):
+        con = duckdb.connect(str(settings.serving), read_only=True)
+        tables = [t for (t,) in con.execute("select table_name from duckdb_tables()").fetchall()]
+        counts[settings.serving] = {
+            t: con.execute(f'select count(*) from marts."{t}"').fetchall()[0][0] for t in tables
+        }
+        con.close()
+    assert counts[duck.serving] == counts[spark.serving] != {}

@@ -242,6 +242,42 @@ def _refresh_view(con: duckdb.DuckDBPyConnection, spec: SourceSpec, lake: Path) 
     con.execute(f"create or replace view raw.{spec.table} as {body}")
 
 
+MANIFEST_FOLDER = "_manifest"
+
+
+def manifest_paths(lake: Path, spec: SourceSpec) -> tuple[Path, Path]:
+    """Where a source's data-file list and dropped duplicates are published for other engines."""
+    folder = lake / MANIFEST_FOLDER
+    return folder / f"{spec.table}.data_files.parquet", folder / f"{spec.table}.duplicates.parquet"
+
+
+def write_manifest(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
+    """Publishes what `raw.<table>` reads besides the data files (the committed files, the
+    dropped duplicates) as Parquet in the lake, so another engine (Spark, through dbt) shows
+    the same rows from the same files without a second ingestion or a second set of rules.
+    Erasures need nothing here: they are applied in the data files themselves.
+
+    Each file is replaced atomically: a reader sees the previous commit's list or this one's."""
+    lake = raw_lake(con)
+    exports = zip(
+        manifest_paths(lake, spec),
+        (
+            "select business_date, file, data_path from lake.data_files where source = ? "
+            "order by business_date, file",
+            "select business_date, file, line from audit.duplicates where source = ? "
+            "order by business_date, file, line",
+        ),
+        strict=True,
+    )
+    for path, query in exports:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        con.execute(
+            f"copy ({query.replace('?', _lit(spec.name))}) to {_lit(str(tmp))} (format parquet)"
+        )
+        tmp.replace(path)
+
+
 def _remove_unreferenced(con: duckdb.DuckDBPyConnection, spec: SourceSpec, lake: Path) -> None:
     """Deletes the source's data files that no committed load refers to, inside the folders
     this warehouse journaled (`lake.writes`): the ones a newer load replaced, or the ones a

@@ -61,6 +61,7 @@ from assets.ingest.loader.lake import (
     journal_write,
     raw_lake,
     require_data_files,
+    write_manifest,
 )
 from assets.ingest.loader.reader import _Reader, prepare
 from assets.ingest.loader.specs import (
@@ -284,6 +285,7 @@ def load_day(
     # The data files this load replaced (its day's, and any an erasure rewrote) are no longer
     # referenced once it committed.
     _remove_unreferenced(con, spec, lake)
+    write_manifest(con, spec)
 
     elapsed = time.perf_counter() - started
     day = DayResult(spec.name, business_date, results, record_dates, elapsed)

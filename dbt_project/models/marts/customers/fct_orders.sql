@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='date_day',
-        on_schema_change='fail'
-    )
-}}
+{{ config(**incremental_by_date('date_day')) }}
 
 with
 

@@ -1,0 +1,81 @@
+"""The manifests another engine reads the raw lake by (`<lake>/_manifest/`): the committed data
+files and the dropped duplicates. Read the way the Spark raw views read them
+(dbt_project/macros/raw_views.sql: every data file, kept if the manifest lists it, its
+duplicates and invalid rows dropped), they give exactly the rows of DuckDB's raw view, also
+after a date is reloaded and beside a stray file a crashed load left."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import duckdb
+
+from assets.ingest.loader import load_day, load_source_specs, raw_lake
+from tests.ingest.lake import data_files
+from tests.landing import order, write_orders
+
+D1, D2 = dt.date(2026, 3, 1), dt.date(2026, 3, 2)
+KEY = b"manifest-test-key"
+SPEC = load_source_specs()["orders"]
+
+
+def as_another_engine_reads(con: duckdb.DuckDBPyConnection) -> set[tuple]:
+    lake = raw_lake(con)
+    manifest = lake / "_manifest"
+    rows = con.execute(
+        f"""
+        select d.order_id, d.updated_at, d._business_date, d._line
+        from (
+            select *, file_row_number + 1 as _line,
+                regexp_extract(filename, '([^/]+/[^/]+/[^/]+/[^/]+)$', 1) as _data_path
+            from read_parquet('{lake}/orders/*/*/*.parquet', filename = true,
+                              file_row_number = true, union_by_name = true)
+        ) d
+        semi join read_parquet('{manifest}/orders.data_files.parquet') m
+            on d._data_path = m.data_path
+        anti join read_parquet('{manifest}/orders.duplicates.parquet') x
+            on x.business_date = d._business_date and x.file = d._source_file
+            and x.line = d._line
+        where d._reason is null
+        """
+    ).fetchall()
+    return set(rows)
+
+
+def raw_view(con: duckdb.DuckDBPyConnection) -> set[tuple]:
+    return set(
+        con.execute("select order_id, updated_at, _business_date, _line from raw.orders").fetchall()
+    )
+
+
+def test_the_manifests_give_the_raw_views_rows(tmp_path):
+    landing = tmp_path / "landing"
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        # a re-sent record (a duplicate) and an invalid one beside valid orders
+        write_orders(
+            landing,
+            D1,
+            [order("o1", D1), order("o2", D1), order("o1", D1), order("o3", D1, status="lost")],
+        )
+        write_orders(landing, D2, [order("o1", D2, status="shipped"), order("o4", D2)])
+        for day in (D1, D2):
+            load_day(con, SPEC, landing, day, KEY, log_fn=lambda _: None)
+        first = raw_view(con)
+        assert {r[0] for r in first} == {"o1", "o2", "o4"}
+        assert as_another_engine_reads(con) == first
+
+        # a crashed load's file nobody committed, then the first date reloaded with new content
+        stray = data_files(con, "orders")[0]
+        leftover = stray.parent.parent / "crashed00000" / stray.name
+        leftover.parent.mkdir()
+        shutil.copy(stray, leftover)
+        write_orders(landing, D1, [order("o2", D1, status="shipped"), order("o5", D1)])
+        load_day(con, SPEC, landing, D1, KEY, log_fn=lambda _: None)
+        second = raw_view(con)
+        assert {r[0] for r in second} == {"o1", "o2", "o4", "o5"}
+        assert leftover.exists()
+        assert as_another_engine_reads(con) == second
+    finally:
+        con.close()
