@@ -1,4 +1,4 @@
-"""Seven simulated days through Dagster: fct_orders agrees with the simulator's truth (also
+"""Five simulated days through Dagster: fct_orders agrees with the simulator's truth (also
 for dates restated by a later day's folder), the report is written, re-running the same dates
 leaves the marts byte-for-byte equal, and a customer's erasure request, arriving after their
 orders were built, leaves no personal data in staging, marts, the serving copy or the reports."""
@@ -21,7 +21,7 @@ from orchestration.cli import execute
 from orchestration.simulator import simulate
 
 START = dt.date(2026, 3, 1)
-DAYS = 7
+DAYS = 5
 END = START + dt.timedelta(days=DAYS - 1)
 PII_KEY = "e2e-key"
 
@@ -150,9 +150,9 @@ def simulated_run(tmp_path_factory, request):
     truth = simulate(settings.landing, START, DAYS, scale="small", seed=11)
     # the last folder also asks to erase a customer whose orders the backfill already built
     erased = request_erasure(settings.landing, END)
-    # Six days as a backfill, then the last day alone, as the nightly run would: the last
-    # day's folder re-reports earlier orders (payments, refunds), which must restate the
-    # dates those orders were paid on.
+    # All days but the last as a backfill, then the last day alone, as the nightly run would:
+    # the last day's folder re-reports earlier orders (payments, refunds), which must restate
+    # the dates those orders were paid on.
     ok, reasons = execute("daily_pipeline", START, END - dt.timedelta(days=1), settings)
     assert ok, reasons
     ok, reasons = execute("daily_pipeline", END, END, settings)
@@ -392,7 +392,7 @@ def test_serving_copy_holds_the_marts_only(simulated_run):
 
 @pytest.fixture(scope="module")
 def spark_run(simulated_run, request):
-    """The seven days again, as one run with dbt on Spark; its reports and serving copy go to
+    """The same days again, as one run with dbt on Spark; its reports and serving copy go to
     folders of their own. Returns the DuckDB run's settings and the Spark run's."""
     settings, _, _ = simulated_run
     monkeypatch = pytest.MonkeyPatch()
@@ -407,6 +407,18 @@ def spark_run(simulated_run, request):
     ok, reasons = execute("daily_pipeline", START, END, spark)
     assert ok, reasons
     return settings, spark
+
+
+def test_spark_keeps_its_metastore_and_tables_under_the_home(spark_run):
+    from orchestration.settings import DBT_PROJECT_DIR, PROJECT_ROOT
+
+    _, spark = spark_run
+    assert (spark.spark / "metastore_db").is_dir()
+    assert (spark.spark / "warehouse" / "marts.db").is_dir()
+    for folder in {Path.cwd(), PROJECT_ROOT, DBT_PROJECT_DIR}:
+        assert not [
+            p for p in ("metastore_db", "spark-warehouse", "derby.log") if (folder / p).exists()
+        ]
 
 
 def mart_primary_keys() -> dict[str, list[str]]:

@@ -1,0 +1,449 @@
+"""Benchmark: one simulated day through the whole Dagster run, against DuckDB's bare read.
+
+    .venv/bin/python scripts/bench_run.py --scale large                 # the issue's target day
+    .venv/bin/python scripts/bench_run.py --scale small --workdir /tmp/bench-run
+    .venv/bin/python scripts/bench_run.py --history 30,365              # day N after N-1 days
+    .venv/bin/python scripts/bench_run.py --history --days 3,6          # the same, quickly
+
+Mode `day` simulates `--days` business dates (default one), runs all but the last as one
+untimed backfill, then times the last one alone through `growth`'s own `execute`
+(daily_pipeline). Stage seconds come from the run's Dagster event log: ingest (raw assets),
+gates (their GX checks), dbt (with each model's and test's seconds from dbt's run_results.json),
+the report gate, the report, publish, any other Python asset, and Dagster's own overhead (the
+run's wall seconds minus its steps'). DuckDB's bare read of the timed day's files is measured in
+the same invocation (bench_ingest.py's reader). Mode `history` does the same, at small scale
+unless `--scale` says otherwise, for each N, and compares the last day's wall seconds.
+
+Every run starts from a fresh GROWTH_HOME under `--workdir`; the landing zone is kept there
+between invocations. Each run executes in a fresh subprocess, so its peak memory is its own, not
+the simulator's or the bare read's. Targets (issue 9): a large day <= 3x the bare read, peak
+<= 3 GB; day 365 <= 1.25x day 30 at small scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PII_KEY = "bench-run-key"
+DBT_STEP = "growth_dbt_models"
+REPORT_GATE_STEP = "fct_orders_gx_fct_orders"
+# Stage order of the table; "other" collects Python assets this script does not know by name.
+STAGES = ("ingest", "gates", "dbt", "report gate", "report", "publish", "other", "dagster")
+# Variables that would point a run at someone else's files; the fresh home decides them all.
+_PATH_VARS = ("GROWTH_WAREHOUSE", "GROWTH_SERVING", "GROWTH_REPORTS", "GROWTH_SPARK_DIR")
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _bench_ingest() -> ModuleType:
+    """scripts/ is no package: bench_ingest.py is loaded by path, so its reader is the one
+    measured here and the two benchmarks cannot drift apart."""
+    spec = importlib.util.spec_from_file_location(
+        "bench_ingest", ROOT / "scripts" / "bench_ingest.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _point_at(home: Path, landing: Path) -> None:
+    """Environment of a fresh installation in `home`, reading `landing`. Set before settings
+    are loaded (and inherited by the run's subprocess), as the end-to-end test does."""
+    for var in _PATH_VARS:
+        os.environ.pop(var, None)
+    os.environ["GROWTH_HOME"] = str(home)
+    os.environ["GROWTH_LANDING"] = str(landing)
+    os.environ["GROWTH_PII_KEY"] = PII_KEY
+    os.environ["DAGSTER_HOME"] = str(home / "dagster")
+
+
+def _landing(workdir: Path, scale: str, first: dt.date, days: int, seed: int) -> Path:
+    from orchestration.simulator import simulate
+
+    landing = workdir / f"landing-{scale}-{first}-{days}d-seed{seed}"
+    if not (landing / "_truth.json").exists():
+        _say(f"simulating {scale} {first} + {days} day(s) into {landing}")
+        started = time.perf_counter()
+        shutil.rmtree(landing, ignore_errors=True)  # a half-written zone from an interrupted run
+        simulate(landing, first, days, scale=scale, seed=seed)
+        _say(f"  simulated in {time.perf_counter() - started:.1f}s")
+    return landing
+
+
+def _child_run(start: str, end: str, result_path: str) -> None:
+    """In a fresh process: one `execute` of daily_pipeline; writes its outcome as JSON."""
+    from orchestration.cli import execute
+    from orchestration.settings import load_settings
+
+    settings = load_settings()
+    started = time.perf_counter()
+    ok, reasons = execute(
+        "daily_pipeline", dt.date.fromisoformat(start), dt.date.fromisoformat(end), settings
+    )
+    wall = time.perf_counter() - started
+    # VmHWM, not ru_maxrss: Linux carries the parent's peak (the simulator's) across exec.
+    peak_self_mb = _bench_ingest()._peak_rss_mb()
+    # dbt's processes: the same carry-over makes this at least this process's peak at the time
+    # dbt started, so it says "no child went above", not what dbt alone used.
+    peak_children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    outcome = {
+        "ok": ok,
+        "reasons": reasons,
+        "wall_seconds": wall,
+        "peak_self_mb": peak_self_mb,
+        "peak_children_mb": peak_children_mb,
+    }
+    Path(result_path).write_text(json.dumps(outcome))
+
+
+# The concise Dagster logger's lines: "05:18:14 info    raw__orders: message".
+_LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d (\w+)\s+(\S+): ")
+
+
+def _run(start: dt.date, end: dt.date, log: Path) -> dict[str, Any]:
+    """One Dagster run in a subprocess of this script. Its whole console output goes to `log`;
+    stderr gets the first line of each step and any error, so a long run shows where it is
+    without a backfill's thousands of lines."""
+    result_path = log.with_suffix(".json")
+    result_path.unlink(missing_ok=True)
+    command = [sys.executable, __file__, "--child-run", start.isoformat(), end.isoformat()]
+    with log.open("w") as handle:
+        child = subprocess.Popen(
+            [*command, str(result_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
+        assert child.stdout is not None
+        step = None
+        for line in child.stdout:
+            handle.write(line)
+            match = _LOG_LINE.match(line)
+            if match and (match[2] != step or match[1] == "error"):
+                step = match[2]
+                _say(f"  | {line.rstrip()[:150]}")
+            elif line.startswith("Dagster run "):
+                _say(f"  | {line.rstrip()}")
+        returncode = child.wait()
+    if returncode != 0 or not result_path.exists():
+        tail = log.read_text(errors="replace")[-3000:]
+        raise SystemExit(f"the run of {start}..{end} crashed (log {log}):\n{tail}")
+    result = json.loads(result_path.read_text())
+    if not result["ok"]:
+        raise SystemExit(
+            f"the run of {start}..{end} failed: {'; '.join(result['reasons'])} (log {log})"
+        )
+    return result
+
+
+def _stage_of(step_key: str) -> str:
+    if step_key == DBT_STEP:
+        return "dbt"
+    if step_key == REPORT_GATE_STEP:
+        return "report gate"
+    if step_key == "evaluation_report":
+        return "report"
+    if step_key == "serving_copy":
+        return "publish"
+    if step_key.startswith("raw__"):
+        return "gates" if "_gx_" in step_key else "ingest"
+    return "other"
+
+
+def _run_steps(start: dt.date, end: dt.date) -> tuple[str, dict[str, float], float | None]:
+    """The latest run of the home's Dagster instance: its id, seconds per step and the run's
+    own start-to-end seconds."""
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        runs = instance.get_runs(limit=1)
+        if not runs:
+            raise SystemExit(f"no run recorded in {os.environ['DAGSTER_HOME']}")
+        run = runs[0]
+        if run.tags.get("dagster/asset_partition_range_end") != end.isoformat():
+            raise SystemExit(f"the latest run {run.run_id} is not the run of {start}..{end}")
+        steps = {
+            s.step_key: s.end_time - s.start_time
+            for s in instance.get_run_step_stats(run.run_id)
+            if s.start_time is not None and s.end_time is not None
+        }
+        stats = instance.get_run_stats(run.run_id)
+        run_seconds = (
+            stats.end_time - stats.start_time if stats.start_time and stats.end_time else None
+        )
+    return run.run_id, steps, run_seconds
+
+
+def _dbt_nodes(run_id: str) -> tuple[list[dict[str, Any]], float | None]:
+    """Each node's seconds from the run's dbt run_results.json, slowest first, and dbt's own
+    elapsed seconds. dagster-dbt names its target folder `<op>-<run id[:7]>-<uuid[:7]>`; the run
+    id picks this run's folder out of those of other runs (the test suite's too)."""
+    from orchestration.settings import DBT_PROJECT_DIR
+
+    target = DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target")  # as dagster-dbt
+    candidates = sorted(
+        target.glob(f"{DBT_STEP}-{run_id[:7]}-*/run_results.json"),
+        key=lambda p: p.stat().st_mtime,
+    )
+    if not candidates:
+        _say(f"warning: no run_results.json of run {run_id[:8]} under {target}")
+        return [], None
+    results = json.loads(candidates[-1].read_text())
+    nodes = [
+        {
+            "unique_id": r["unique_id"],
+            "type": r["unique_id"].split(".", 1)[0],
+            "status": r["status"],
+            "seconds": r["execution_time"],
+        }
+        for r in results.get("results", [])
+    ]
+    nodes.sort(key=lambda n: n["seconds"], reverse=True)
+    return nodes, results.get("elapsed_time")
+
+
+def _bare_read(landing: Path, day: dt.date, scratch: Path) -> dict[str, Any]:
+    """DuckDB merely reading the day's files, source by source, with bench_ingest.py's reader
+    (each source in a fresh subprocess, as there)."""
+    from assets.ingest.loader import day_folder, load_source_specs
+
+    bench_ingest = _bench_ingest()
+    scratch.mkdir(parents=True, exist_ok=True)
+    per_source: dict[str, float] = {}
+    rows = 0
+    peak_mb = 0.0
+    for source in sorted(load_source_specs()):
+        if not day_folder(landing, source, day).is_dir():
+            continue  # a source the simulator did not write that day costs the run nothing
+        _say(f"  bare read {source}")
+        measured = bench_ingest._measure(
+            "read", landing, day.isoformat(), source, scratch / f"read-{source}.duckdb"
+        )
+        per_source[source] = measured["seconds"]
+        rows += measured["rows"]
+        peak_mb = max(peak_mb, measured["peak_mb"])
+    return {
+        "seconds": sum(per_source.values()),
+        "rows": rows,
+        "peak_mb": peak_mb,
+        "per_source": per_source,
+    }
+
+
+def measure_day(
+    workdir: Path, scale: str, day: dt.date, days: int, seed: int, bare_read: bool
+) -> dict[str, Any]:
+    """Simulates `days` dates ending on `day`, backfills all but the last (untimed), runs the
+    last alone and breaks its cost down."""
+    first = day - dt.timedelta(days=days - 1)
+    landing = _landing(workdir, scale, first, days, seed)
+    home = workdir / f"home-{scale}-{days}d"
+    shutil.rmtree(home, ignore_errors=True)
+    _point_at(home, landing)
+    home.mkdir(parents=True)
+    if days > 1:
+        _say(f"backfilling {first}..{day - dt.timedelta(days=1)} (untimed)")
+        started = time.perf_counter()
+        _run(first, day - dt.timedelta(days=1), home / "backfill.log")
+        _say(f"  backfilled in {time.perf_counter() - started:.1f}s")
+    _say(f"running daily_pipeline for {day} (log {home / 'run.log'})")
+    run = _run(day, day, home / "run.log")
+    _say(f"  ran in {run['wall_seconds']:.1f}s")
+    run_id, steps, run_seconds = _run_steps(day, day)
+    stages = dict.fromkeys(STAGES, 0.0)
+    for step_key, seconds in steps.items():
+        stages[_stage_of(step_key)] += seconds
+    stages["dagster"] = run["wall_seconds"] - sum(steps.values())
+    # Dagster's share splits where it goes: before the run starts (imports, loading the
+    # definitions and the dbt manifest) and inside it, between and around the steps.
+    overhead = {
+        "before_run_start": run["wall_seconds"] - run_seconds if run_seconds else None,
+        "within_run": run_seconds - sum(steps.values()) if run_seconds else None,
+    }
+    nodes, dbt_elapsed = _dbt_nodes(run_id)
+    result: dict[str, Any] = {
+        "scale": scale,
+        "date": day.isoformat(),
+        "history_days": days - 1,
+        "run_id": run_id,
+        "wall_seconds": run["wall_seconds"],
+        "dagster_run_seconds": run_seconds,
+        "stages": stages,
+        "dagster_overhead_seconds": overhead,
+        "steps": dict(sorted(steps.items(), key=lambda kv: kv[1], reverse=True)),
+        "dbt_elapsed_seconds": dbt_elapsed,
+        "dbt_nodes": nodes,
+        "peak_mb": max(run["peak_self_mb"], run["peak_children_mb"]),
+        "peak_run_process_mb": run["peak_self_mb"],
+        "peak_children_mb": run["peak_children_mb"],
+        "home": str(home),
+        "landing": str(landing),
+    }
+    if bare_read:
+        # After the run, so no bare-read process counts in the run's peak; the files are in the
+        # page cache for both sides either way (the simulator or the run has just read them).
+        _say(f"bare DuckDB read of {day}'s files")
+        read = _bare_read(landing, day, workdir / "scratch")
+        result["bare_read"] = read
+        result["ratio"] = run["wall_seconds"] / read["seconds"] if read["seconds"] else None
+    return result
+
+
+def print_day(result: dict[str, Any], top: int) -> None:
+    wall = result["wall_seconds"]
+    history = f", after {result['history_days']} days of history" if result["history_days"] else ""
+    print(f"\n{result['scale']} day {result['date']}{history} (run {result['run_id'][:8]})")
+    print(f"{'stage':14} {'seconds':>9} {'share':>6}")
+    for stage in STAGES:
+        seconds = result["stages"][stage]
+        if stage == "other" and not seconds:
+            continue
+        print(f"{stage:14} {seconds:>9.2f} {seconds / wall:>6.0%}")
+    print(f"{'run (wall)':14} {wall:>9.2f}")
+    overhead = result["dagster_overhead_seconds"]
+    if overhead["before_run_start"] is not None:
+        print(
+            f"dagster: {overhead['before_run_start']:.2f}s before the run starts (imports, "
+            f"definitions), {overhead['within_run']:.2f}s within it, around the steps"
+        )
+    others = [k for k in result["steps"] if _stage_of(k) == "other"]
+    if others:
+        print("other steps: " + ", ".join(f"{k} {result['steps'][k]:.2f}s" for k in others))
+    slowest = list(result["steps"].items())[:5]
+    print("slowest steps: " + ", ".join(f"{k} {seconds:.2f}s" for k, seconds in slowest))
+    nodes = result["dbt_nodes"]
+    if nodes:
+        by_type: dict[str, float] = {}
+        for node in nodes:
+            by_type[node["type"]] = by_type.get(node["type"], 0.0) + node["seconds"]
+        totals = ", ".join(f"{kind}s {seconds:.2f}s" for kind, seconds in sorted(by_type.items()))
+        print(
+            f"\ndbt: {len(nodes)} nodes ({totals}); dbt's own elapsed "
+            f"{result['dbt_elapsed_seconds'] or 0:.2f}s of the {result['stages']['dbt']:.2f}s "
+            "step (the rest: starting dbt, parsing, dagster-dbt's events and row counts)"
+        )
+        for node in nodes[:top]:
+            print(f"  {node['seconds']:>7.2f}  {node['status']:7} {node['unique_id']}")
+        if len(nodes) > top:
+            print(f"  ... {len(nodes) - top} more in the JSON")
+    print(
+        f"\npeak memory {result['peak_mb']:.0f} MB (run process "
+        f"{result['peak_run_process_mb']:.0f} MB, children {result['peak_children_mb']:.0f} MB)"
+    )
+    if "bare_read" in result:
+        read = result["bare_read"]
+        print(
+            f"bare DuckDB read {read['seconds']:.2f}s ({read['rows']:,} rows); "
+            f"run / bare read: {result['ratio']:.2f}x"
+        )
+
+
+def _day_counts(text: str) -> list[int]:
+    counts = sorted({int(part) for part in text.split(",") if part.strip()})
+    if not counts or counts[0] < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of day counts >= 1")
+    return counts
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child-run":
+        _child_run(*sys.argv[2:5])
+        return
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--scale",
+        choices=["small", "medium", "large"],
+        help="default: large for one day, small for --history",
+    )
+    parser.add_argument("--date", default="2026-03-02", help="the timed business date")
+    parser.add_argument(
+        "--history",
+        nargs="?",
+        const="30,365",
+        type=_day_counts,
+        metavar="N,N",
+        help="history mode: day N after N-1 days of history, for each N (default 30,365)",
+    )
+    parser.add_argument(
+        "--days",
+        type=_day_counts,
+        metavar="N[,N]",
+        help="days simulated, the last one timed: one count for a day (default 1), or the "
+        "history mode's counts, overriding --history's",
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", type=Path, help="keep the landing zones here between runs")
+    parser.add_argument("--json", type=Path, help="default: <workdir>/bench_run.json")
+    parser.add_argument("--top", type=int, default=20, help="dbt nodes to print (all in JSON)")
+    parser.add_argument(
+        "--no-bare-read", action="store_true", help="skip DuckDB's bare read of the timed day"
+    )
+    args = parser.parse_args()
+
+    history = args.history is not None
+    if not history and args.days and len(args.days) > 1:
+        parser.error("--days takes one count without --history")
+    counts = args.days or args.history or [1]
+    scale = args.scale or ("small" if history else "large")
+    day = dt.date.fromisoformat(args.date)
+    workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="bench-run-"))).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    json_path = args.json or workdir / "bench_run.json"
+
+    results = []
+    for days in counts:
+        result = measure_day(workdir, scale, day, days, args.seed, bare_read=not args.no_bare_read)
+        print_day(result, args.top)
+        results.append(result)
+    report: dict[str, Any] = {
+        "mode": "history" if history else "day",
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "runs": results,
+    }
+    if history and len(results) > 1:
+        smallest, largest = results[0], results[-1]
+        ratio = largest["wall_seconds"] / smallest["wall_seconds"]
+        report["history_ratio"] = ratio
+        print(
+            f"\nday {counts[-1]} / day {counts[0]}: {ratio:.2f}x "
+            f"({largest['wall_seconds']:.2f}s / {smallest['wall_seconds']:.2f}s; "
+            "target <= 1.25x for 365 / 30)"
+        )
+        if "bare_read" in smallest and "bare_read" in largest:
+            # The simulated brand grows with its history, so the two last days differ in size
+            # too: their rows tell how much of the ratio is the day's own volume.
+            print(
+                f"rows of the day: {largest['bare_read']['rows']:,} / "
+                f"{smallest['bare_read']['rows']:,}; run / bare read: "
+                f"{largest['ratio']:.2f}x / {smallest['ratio']:.2f}x"
+            )
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nJSON: {json_path}")
+
+
+if __name__ == "__main__":
+    main()
