@@ -5,12 +5,12 @@ asserted every time."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import duckdb
 import pytest
 
-from assets.ingest.loader import DayResult, LoadError, load_day, load_source_specs
+from assets.ingest.loader import LoadError
+from tests.ingest.loading import SPECS, load, table
 from tests.landing import (
     INVENTORY_HEADER,
     JUGUANG_HEADER,
@@ -40,33 +40,6 @@ from tests.landing import (
 
 D1 = dt.date(2026, 3, 1)
 D2 = dt.date(2026, 3, 2)
-KEY = b"unit-test-key"
-SPECS = load_source_specs()
-
-
-def load(con: duckdb.DuckDBPyConnection, landing: Path, source: str, day: dt.date) -> DayResult:
-    result = load_day(con, SPECS[source], landing, day, KEY, log_fn=lambda _: None)
-    for file in result.files:
-        assert file.reconciles(), file
-    logged = con.execute(
-        "select sum(rows_read), sum(rows_loaded), sum(rows_quarantined), "
-        "sum(duplicates_dropped) from audit.load_log where source = ? and business_date = ?",
-        [source, day],
-    ).fetchall()[0]
-    assert logged == (
-        result.rows_read,
-        result.rows_loaded,
-        result.rows_quarantined,
-        result.duplicates_dropped,
-    )
-    return result
-
-
-def table(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
-    return con.execute(sql).fetchall()
-
-
-# ------------------------------------------------------ duplicate event_id / same change record
 
 
 def test_empty_json_strings_are_kept_unless_the_contract_constrains_them(con, landing):

@@ -13,11 +13,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.ingest.loader import DayResult, LoadError, load_day, load_source_specs
+from assets.ingest.loader import LoadError
 from assets.ingest.loader import reader as reader_module
 from assets.ingest.loader.files import CsvScan
 from orchestration.lib.gx_checks import load_log_failures
 from tests.ingest.lake import data_files
+from tests.ingest.loading import load, table
 from tests.landing import (
     JUGUANG_HEADER,
     PRODUCT_HEADER,
@@ -43,19 +44,6 @@ from tests.landing import (
 
 D1 = dt.date(2026, 3, 1)
 D2 = dt.date(2026, 3, 2)
-KEY = b"unit-test-key"
-SPECS = load_source_specs()
-
-
-def load(con: duckdb.DuckDBPyConnection, landing: Path, source: str, day: dt.date) -> DayResult:
-    result = load_day(con, SPECS[source], landing, day, KEY, log_fn=lambda _: None)
-    for file in result.files:
-        assert file.reconciles(), file
-    return result
-
-
-def table(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
-    return con.execute(sql, params or []).fetchall()
 
 
 def data_lines(path: Path) -> int:
