@@ -94,3 +94,17 @@ def test_schedule_runs_at_six_shanghai_time(defs):
     schedule = defs.resolve_schedule_def("daily_pipeline_schedule")
     assert schedule.cron_schedule == "0 6 * * *"
     assert schedule.execution_timezone == "Asia/Shanghai"
+
+
+def test_the_dbt_resource_overrides_members_dagster_dbt_still_has():
+    # GrowthDbtCliResource skips `dbt --version` and the in-process adapter by overriding two
+    # private members of dagster-dbt's resource: an upgrade that renames them must fail here,
+    # not silently bring the costs back
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.lib.resources import GrowthDbtCliResource, build_resources
+
+    for member in ("_cli_version", "_initialize_dbt_core_adapter"):
+        assert member in vars(DbtCliResource), member
+        assert member in vars(GrowthDbtCliResource), member
+    assert isinstance(build_resources()["dbt"], GrowthDbtCliResource)

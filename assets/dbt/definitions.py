@@ -1,8 +1,10 @@
 """Every dbt model, seed and test as Dagster assets and checks, rebuilt per business-date range.
 
-The run's partition range reaches dbt as vars (`start_date`, `end_date`): incremental marts
+The run's partition range reaches dbt as vars (`start_date`, `end_date`): incremental models
 rebuild only the dates touched by the landing folders of the run, and a backfill of many days is
-one dbt invocation (single-run backfill policy), not one per day.
+one dbt invocation (single-run backfill policy), not one per day. So do the dates a gate of the
+landed data failed (`held_back_dates`, from the gate ledger): their folders stay out of every
+model and their dates out of the marts, while the run's other dates are built.
 """
 
 import datetime as dt
@@ -15,16 +17,21 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.lib.dbt_project import growth_dbt_project
 from orchestration.lib.dbt_translator import GrowthDbtTranslator
+from orchestration.lib.gate_ledger import failed_gates
 from orchestration.lib.marts import SCHEMA, open_marts
 from orchestration.lib.partitions import daily_partitions, single_run
 from orchestration.lib.resources import WarehouseResource
 from orchestration.settings import Settings, load_settings
 
 
-def dbt_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
+def dbt_vars(context: dg.AssetExecutionContext, held_back: list[str]) -> dict[str, Any]:
     window = context.partition_time_window
     last_day = (window.end - dt.timedelta(days=1)).date()
-    return {"start_date": window.start.date().isoformat(), "end_date": last_day.isoformat()}
+    return {
+        "start_date": window.start.date().isoformat(),
+        "end_date": last_day.isoformat(),
+        "held_back_dates": held_back,
+    }
 
 
 def with_row_counts(events: list[Any], settings: Settings) -> Iterator[Any]:
@@ -81,12 +88,23 @@ def _failed_nodes(invocation: Any) -> list[str]:
 def growth_dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    variables = dbt_vars(context)
+    # every held-back date, not only this run's: a later folder must not bring a held-back
+    # date back into the marts through its late records
+    with warehouse.connect(read_only=True) as con:
+        held_back = failed_gates(con, landed_data_only=True)
+    variables = dbt_vars(context, sorted(held_back))
     context.log.info(
         f"dbt build for business dates {variables['start_date']}..{variables['end_date']}"
     )
+    for date, gates in held_back.items():
+        context.log.warning(f"{date} is held back (it failed {', '.join(gates)})")
+    # unit tests pin down the models' code on hand-made rows: CI runs them (make test), the
+    # nightly build runs the data tests (and an incremental model's unit test needs the model
+    # to exist already, which a first build has not)
     invocation = dbt.cli(
-        ["build", "--vars", json.dumps(variables)], context=context, raise_on_error=False
+        ["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(variables)],
+        context=context,
+        raise_on_error=False,
     )
     # Events are held until dbt exits: only then may this process open the DuckDB file (one
     # writer per file) to count the rows of what was built. dbt's log streams meanwhile.

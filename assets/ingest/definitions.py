@@ -7,7 +7,7 @@ import dagster as dg
 
 from assets.ingest.loader import DayResult, SourceSpec, load_day, load_source_specs, raw_lake
 from assets.ingest.loader.lake import forget_missing
-from orchestration.lib.gx_checks import build_gx_check
+from orchestration.lib.gx_checks import build_gx_check, prefetch_gx
 from orchestration.lib.partitions import daily_partitions, partition_dates, single_run
 from orchestration.settings import load_settings, pii_key
 
@@ -85,6 +85,7 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         settings = load_settings()
         key = pii_key(settings)
         dates = partition_dates(context)
+        prefetch_gx()  # for this source's gate, while the load runs
         days: list[DayResult] = []
         with context.resources.warehouse.connect() as con:
             lake = raw_lake(con)

@@ -10,6 +10,7 @@ from assets.reports.evaluation import (
     remove_report,
     write_report,
 )
+from orchestration.lib.gate_ledger import failed_gates
 from orchestration.lib.gx_checks import build_gx_check
 from orchestration.lib.marts import open_marts
 from orchestration.lib.partitions import daily_partitions, partition_dates, single_run
@@ -32,9 +33,11 @@ fct_orders_gate = build_gx_check(
     date_column="date_day",
     description=(
         "Report gate: great-expectations suite fct_orders on each payment date of the run. "
-        "A failure withholds (and withdraws) that run's evaluation reports."
+        "A date that fails has its evaluation report withheld (and withdrawn); the run's other "
+        "dates get theirs."
     ),
     on_failed_dates=_withdraw_reports,
+    after_landed_gates=True,
 )
 
 
@@ -43,7 +46,9 @@ fct_orders_gate = build_gx_check(
     group_name="reports",
     description=(
         "The daily evaluation report: $GROWTH_REPORTS/<date>/evaluation.html (self-contained, "
-        "bilingual) and evaluation.json (every figure). Built only after the marts' gates pass."
+        "bilingual) and evaluation.json (every figure). Written only for the dates that passed "
+        "every gate (the gate ledger, audit.gate_results); a held-back date's report is "
+        "withdrawn and the date named."
     ),
     deps=[FCT_ORDERS],
     partitions_def=daily_partitions,
@@ -53,20 +58,32 @@ fct_orders_gate = build_gx_check(
     required_resource_keys={"warehouse"},
 )
 def evaluation_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    reports = load_settings().reports
-    written: list[str] = []
+    settings = load_settings()
     dates = partition_dates(context)
-    with open_marts(load_settings()) as con:
+    with context.resources.warehouse.connect(read_only=True) as con:
+        held_back = failed_gates(con, dates)
+    written: list[str] = []
+    with open_marts(settings) as con:
         for number, date in enumerate(dates, start=1):
             day = dt.date.fromisoformat(date)
+            if date in held_back:
+                remove_report(settings.reports, day)
+                context.log.warning(
+                    f"[{number}/{len(dates)}] no report for {date}: it failed "
+                    f"{', '.join(held_back[date])}"
+                )
+                continue
             try:
                 data = build_report_data(con, day)
             except ReportInputMissing as exc:
                 raise dg.Failure(description=str(exc)) from exc
-            html_path, _ = write_report(data, reports)
+            html_path, _ = write_report(data, settings.reports)
             written.append(str(html_path))
             context.log.info(f"[{number}/{len(dates)}] report {date}: {html_path}")
-    metadata: dict[str, dg.RawMetadataValue] = {"reports": dg.MetadataValue.json(written)}
+    metadata: dict[str, dg.RawMetadataValue] = {
+        "reports": dg.MetadataValue.json(written),
+        "held_back_dates": dg.MetadataValue.json(held_back),
+    }
     if written:
         metadata["latest"] = dg.MetadataValue.path(written[-1])
     return dg.MaterializeResult(metadata=metadata)

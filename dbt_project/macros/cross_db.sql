@@ -28,15 +28,3 @@
 {% macro json_array_size(items_json) -%}
     coalesce(json_array_length({{ items_json }}), 0)
 {%- endmacro %}
-
-{#- The config of a mart rebuilt by date: a run replaces exactly the dates it rebuilds, with
-    delete+insert on DuckDB and insert_overwrite of date partitions on Spark. -#}
-{% macro incremental_by_date(date_column) -%}
-    {%- if target.type == 'spark' -%}
-        {{ return({'materialized': 'incremental', 'incremental_strategy': 'insert_overwrite',
-                   'partition_by': [date_column], 'on_schema_change': 'fail'}) }}
-    {%- else -%}
-        {{ return({'materialized': 'incremental', 'incremental_strategy': 'delete+insert',
-                   'unique_key': date_column, 'on_schema_change': 'fail'}) }}
-    {%- endif -%}
-{%- endmacro %}

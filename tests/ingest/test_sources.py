@@ -18,7 +18,7 @@ from assets.ingest.loader import (
     load_day,
     load_source_specs,
 )
-from orchestration.lib.gx_checks import load_suite_document, run_suite, suite_columns
+from orchestration.lib.gx_checks import evaluate_suite, load_suite_document
 from tests.ingest.lake import data_files, text_columns
 from tests.landing import (
     customer,
@@ -101,10 +101,10 @@ def test_a_day_in_the_contract_shape_loads_typed_and_passes_its_gate(con, landin
     assert table(con, "select count(*) from audit.quarantine") == [(0,)]
     # The great-expectations suite of the source only names existing columns and passes.
     document = load_suite_document(spec.gx_suite)
-    columns = ", ".join(f'"{c}"' for c in suite_columns(document))
-    frame = con.execute(f"select {columns} from raw.{spec.table}").df()
-    success, failures = run_suite(document, frame)
-    assert success, failures
+    (outcome,) = evaluate_suite(
+        con, document, f"raw.{spec.table}", "_business_date", [D1.isoformat()], spec.name
+    )
+    assert outcome.success, outcome.failures
 
 
 def test_three_ad_platforms_land_in_one_table_in_yuan(con, landing):

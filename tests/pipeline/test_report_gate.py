@@ -1,60 +1,112 @@
-"""A failed blocking gate withholds the report of its date, and `growth run` says which check."""
+"""Gates hold back only the dates they fail: in a range where one date's landed orders fail
+their gate and another date's orders fail the report's gate, the other dates get their marts
+and their reports, the failed dates are named by `growth run`, and a later run of those dates
+that passes puts them back."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
+
 from orchestration.cli import execute
-from tests.landing import order, write_all_sources, write_orders, write_products
+from tests.landing import order, write_all_sources, write_orders
 from tests.test_cli import growth
 
-D1 = dt.date(2026, 3, 1)
-D2 = dt.date(2026, 3, 2)
+D1, D2, D3, D4 = (dt.date(2026, 3, 1) + dt.timedelta(days=i) for i in range(4))
 
 
-def drop_day(landing, day, refund: float = 0.0) -> None:
+def orders_of(day: dt.date, refund: float = 0.0) -> list[dict]:
+    return [
+        order(f"{day}-a", day, customer_id="C1"),
+        order(f"{day}-b", day, customer_id="C2", store="tmall"),
+        # a refund larger than the payment is loadable (both are valid amounts) but makes a
+        # negative net revenue, which the report's gate must stop
+        order(f"{day}-c", day, "refunded" if refund else "paid", customer_id="C3", refund=refund),
+    ]
+
+
+def drop_day(landing, day: dt.date, orders: list[dict]) -> None:
     write_all_sources(landing, day)  # every source drops a folder every day (sources.md)
-    write_products(landing, day)
-    write_orders(
-        landing,
-        day,
-        [
-            order(f"{day}-a", day, customer_id="C1"),
-            order(f"{day}-b", day, customer_id="C2", store="tmall"),
-            # a refund larger than the payment is loadable (both are valid amounts) but makes a
-            # negative net revenue, which the report's gate must stop
-            order(
-                f"{day}-c", day, "refunded" if refund else "paid", customer_id="C3", refund=refund
-            ),
-        ],
-    )
+    write_orders(landing, day, orders)
 
 
-def report_files(settings, day):
+def report_files(settings, day: dt.date) -> list[str]:
     folder = settings.reports / day.isoformat()
     return sorted(p.name for p in folder.glob("evaluation.*")) if folder.exists() else []
 
 
-def test_failing_gate_withholds_and_withdraws_the_report(growth_home):
+def mart_dates(settings) -> set[str]:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        rows = con.execute("select distinct cast(date_day as varchar) from marts.fct_orders")
+        return {d for (d,) in rows.fetchall()}
+    finally:
+        con.close()
+
+
+def ledger(settings) -> dict[tuple[str, str], bool]:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "select gate, cast(business_date as varchar), passed from audit.gate_results"
+        ).fetchall()
+    finally:
+        con.close()
+    return {(gate, date): passed for gate, date, passed in rows}
+
+
+def test_a_failed_date_is_held_back_and_the_others_go_on(growth_home):
     settings = growth_home
-    drop_day(settings.landing, D1)
-    drop_day(settings.landing, D2)
-    ok, reasons = execute("daily_pipeline", D1, D2, settings)
+    landing = settings.landing
+    drop_day(landing, D1, orders_of(D1))
+    # D2: the order system exported an empty file (a valid gzip of no records)
+    drop_day(landing, D2, [])
+    # D3: a refund above its payment, which only the report's gate on the marts sees; and a
+    # late re-report of an order paid on D2, which must not bring D2 into the marts
+    late = order(f"{D2}-late", D2, customer_id="C4", updated_hour=23)
+    drop_day(landing, D3, [*orders_of(D3, refund=150.0), late])
+    drop_day(landing, D4, orders_of(D4))
+
+    # `growth run --start D1 --end D4` (what it prints is these reasons; tests/test_cli.py
+    # checks the CLI's own exit and sentence)
+    ok, reasons = execute("daily_pipeline", D1, D4, settings)
+    assert not ok
+    # the failure names each gate and the date it held back
+    assert any("gx_raw_orders" in r and f"held back ({D2})" in r for r in reasons), reasons
+    assert any("gx_fct_orders" in r and f"held back ({D3})" in r for r in reasons), reasons
+    # the dates that passed have their reports; the failed ones have none
+    assert report_files(settings, D1) == ["evaluation.html", "evaluation.json"]
+    assert report_files(settings, D4) == ["evaluation.html", "evaluation.json"]
+    assert report_files(settings, D2) == [] and report_files(settings, D3) == []
+    # the marts hold no row of the date whose landed data failed, not even a late one; the
+    # report's gate judges marts already built, so D3 is there, without its report
+    assert mart_dates(settings) == {D1.isoformat(), D3.isoformat(), D4.isoformat()}
+    verdicts = ledger(settings)
+    assert verdicts[("gx_raw_orders", D2.isoformat())] is False
+    assert verdicts[("gx_raw_orders", D1.isoformat())] is True
+    assert verdicts[("gx_fct_orders", D3.isoformat())] is False
+
+    # rebuilding D3's report alone goes through the same gate, and the command says so
+    result = growth("report", "--date", D3.isoformat())
+    assert result.returncode != 0 and "gx_fct_orders" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert report_files(settings, D3) == []
+
+    # the exports are corrected and the two dates re-run: they pass and come back
+    drop_day(landing, D2, orders_of(D2))
+    drop_day(landing, D3, [*orders_of(D3), late])
+    ok, reasons = execute("daily_pipeline", D2, D3, settings)
     assert ok, reasons
     assert report_files(settings, D2) == ["evaluation.html", "evaluation.json"]
-
-    # D2 is re-dropped with a refund above its payment: the re-run must fail on the gate,
-    # name it, and leave no report for D2 (not even the earlier one).
-    drop_day(settings.landing, D2, refund=150.0)
-    result = growth("run", "--start", D2.isoformat())
-    assert result.returncode != 0
-    assert "gx_fct_orders" in result.stderr
-    assert "Traceback" not in result.stderr
-    assert report_files(settings, D2) == []
-    # the other date's report, built from gated data, stays
-    assert report_files(settings, D1) == ["evaluation.html", "evaluation.json"]
-
-    # rebuilding the report alone goes through the same gate
-    result = growth("report", "--date", D2.isoformat())
-    assert result.returncode != 0 and "gx_fct_orders" in result.stderr
-    assert report_files(settings, D2) == []
+    assert report_files(settings, D3) == ["evaluation.html", "evaluation.json"]
+    assert mart_dates(settings) == {d.isoformat() for d in (D1, D2, D3, D4)}
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        late_rows = con.execute(
+            "select cast(date_day as varchar) from marts.fct_orders where order_id = ?",
+            [f"{D2}-late"],
+        ).fetchall()
+    finally:
+        con.close()
+    assert late_rows == [(D2.isoformat(),)]

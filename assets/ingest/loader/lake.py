@@ -231,13 +231,15 @@ def _refresh_view(con: duckdb.DuckDBPyConnection, spec: SourceSpec, lake: Path) 
         empty = ", ".join(f"cast(null as {t}) as {_q(n)}" for n, t in columns.items())
         body = f"select {empty}, cast(null as bigint) as _line where false"
     else:
+        # An anti join, not `not exists`: DuckDB plans the correlated form as a mark join over
+        # every row, which made a one-date count of a large events day 1.2 s instead of 0.1 s.
         body = (
             f"select {typed}, d._line from (select *, file_row_number + 1 as _line "
             f"from read_parquet([{', '.join(_lit(p) for p in paths)}], file_row_number=true, "
-            "union_by_name=true)) d where d._reason is null and not exists ("
-            "select 1 from audit.duplicates x where x.source = "
-            f"{_lit(spec.name)} and x.business_date = d._business_date "
-            "and x.file = d._source_file and x.line = d._line)"
+            "union_by_name=true)) d anti join (select business_date, file, line "
+            f"from audit.duplicates where source = {_lit(spec.name)}) x "
+            "on x.business_date = d._business_date and x.file = d._source_file "
+            "and x.line = d._line where d._reason is null"
         )
     con.execute(f"create or replace view raw.{spec.table} as {body}")
 

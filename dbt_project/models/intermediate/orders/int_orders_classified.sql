@@ -6,22 +6,22 @@ orders as (
 
 ),
 
-grouping as (
+combinations as (
 
-    {{ channel_grouping('orders', 'order_id', store='store', utm_source='utm_source', utm_medium='utm_medium') }}
+    -- the seed's rules run once per distinct (store, utm_source, utm_medium), however many
+    -- orders share it: a few hundred rows, not the order history
+    select distinct
+        {{ surrogate_key(['store', 'utm_source', 'utm_medium']) }} as combination_key,
+        store,
+        utm_source,
+        utm_medium
+    from orders
 
 ),
 
-paid_sequence as (
+grouping as (
 
-    -- a customer's first paid order makes them a new customer on its payment date
-    select
-        order_id,
-        row_number() over (
-            partition by customer_key order by paid_at, order_id
-        ) as paid_order_number
-    from orders
-    where paid_at is not null and customer_key is not null
+    {{ channel_grouping('combinations', 'combination_key', store='store', utm_source='utm_source', utm_medium='utm_medium') }}
 
 ),
 
@@ -30,11 +30,11 @@ classified as (
     select
         orders.*,
         grouping.channel,
-        grouping.traffic_class,
-        coalesce(paid_sequence.paid_order_number = 1, false) as is_first_order
+        grouping.traffic_class
     from orders
-    left join grouping on orders.order_id = grouping.grouped_key
-    left join paid_sequence on orders.order_id = paid_sequence.order_id
+    left join grouping
+        on {{ surrogate_key(['orders.store', 'orders.utm_source', 'orders.utm_medium']) }}
+        = grouping.grouped_key
 
 )
 

@@ -1,4 +1,4 @@
-{{ config(**incremental_by_date('date_day')) }}
+{{ config(**incremental_by_date('date_day', hold_back=true)) }}
 
 with
 
@@ -9,17 +9,40 @@ orders as (
 
 ),
 
-{% if is_incremental() and var('start_date') %}
-touched_dates as (
+first_orders as (
 
-    -- a run rebuilds the payment dates of every order that changed in its landing folders,
-    -- so a refund landing weeks later restates the day the order was paid
-    select distinct orders.paid_date as date_day
+    select * from {{ ref('int_customer_first_orders') }}
+
+),
+
+{% if is_daily_run() %}
+landed as (
+
+    select distinct order_id, customer_key
+    from {{ source('orders', 'orders') }}
+    where {{ in_run_folders('_business_date') }}
+
+),
+
+rebuilt_dates as (
+
+    -- the payment dates of every order that changed in the run's landing folders, so a
+    -- refund landing weeks later restates the day the order was paid
+    select orders.paid_date as date_day
     from orders
-    inner join {{ source('orders', 'orders') }} as landed
-        on orders.order_id = landed.order_id
-    where landed._business_date between cast('{{ var("start_date") }}' as date)
-        and cast('{{ var("end_date", var("start_date")) }}' as date)
+    inner join landed on orders.order_id = landed.order_id
+
+    union
+
+    -- a late order can take the first-order flag from an order of another date: that date is
+    -- rebuilt too, where the flag was and where it is now
+    select date_day from {{ this }}
+    where is_first_order and customer_key in (select customer_key from landed)
+
+    union
+
+    select first_order_date from first_orders
+    where customer_key in (select customer_key from landed)
 
 ),
 {% endif %}
@@ -27,32 +50,34 @@ touched_dates as (
 final as (
 
     select
-        order_id,
-        paid_date as date_day,
-        status,
-        store,
-        channel,
-        traffic_class,
-        customer_key,
-        cast(paid_amount as decimal(18, 2)) as gmv,
-        cast(refund_amount as decimal(18, 2)) as refund_amount,
-        cast(paid_amount - refund_amount as decimal(18, 2)) as net_revenue,
-        cast(units as integer) as items,
-        cast(item_lines as integer) as item_lines,
-        is_first_order,
-        cast(shipping_fee as decimal(18, 2)) as shipping_fee,
-        cast(discount_total as decimal(18, 2)) as discount_total,
-        coupon_code,
-        province,
-        city,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        created_at,
-        paid_at
+        orders.order_id,
+        orders.paid_date as date_day,
+        orders.status,
+        orders.store,
+        orders.channel,
+        orders.traffic_class,
+        orders.customer_key,
+        cast(orders.paid_amount as decimal(18, 2)) as gmv,
+        cast(orders.refund_amount as decimal(18, 2)) as refund_amount,
+        cast(orders.paid_amount - orders.refund_amount as decimal(18, 2)) as net_revenue,
+        cast(orders.units as integer) as items,
+        cast(orders.item_lines as integer) as item_lines,
+        coalesce(orders.order_id = first_orders.first_order_id, false) as is_first_order,
+        cast(orders.shipping_fee as decimal(18, 2)) as shipping_fee,
+        cast(orders.discount_total as decimal(18, 2)) as discount_total,
+        orders.coupon_code,
+        orders.province,
+        orders.city,
+        orders.utm_source,
+        orders.utm_medium,
+        orders.utm_campaign,
+        orders.created_at,
+        orders.paid_at
     from orders
-    {% if is_incremental() and var('start_date') %}
-    where paid_date in (select date_day from touched_dates)
+    left join first_orders on orders.customer_key = first_orders.customer_key
+    where {{ not_held_back('orders.paid_date') }}
+    {% if is_daily_run() %}
+        and orders.paid_date in (select date_day from rebuilt_dates)
     {% endif %}
 
 )

@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('ads', 'ad_platform_daily') }}
+    where {{ not_held_back('_business_date') }}
 
 ),
 

@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('content', 'content_post_daily') }}
+    where {{ not_held_back('_business_date') }}
 
 ),
 

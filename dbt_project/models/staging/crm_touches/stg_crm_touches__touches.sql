@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('crm_touches', 'crm_touches') }}
+    where {{ not_held_back('_business_date') }}
 
 ),
 

@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('koc', 'koc_roster') }}
+    where {{ not_held_back('_business_date') }}
 
 ),
 

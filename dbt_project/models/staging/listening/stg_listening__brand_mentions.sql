@@ -4,6 +4,7 @@ source as (
 
     select * from {{ source('listening', 'social_listening') }}
     where report = 'brand_mentions'
+        and {{ not_held_back('_business_date') }}
 
 ),
 

@@ -4,6 +4,7 @@ source as (
 
     select * from {{ source('listening', 'social_listening') }}
     where report = 'keyword_associations'
+        and {{ not_held_back('_business_date') }}
 
 ),
 

@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('loyalty', 'loyalty_points') }}
+    where {{ not_held_back('_business_date') }}
 
 ),
 

@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('orders', 'orders') }}
+    where {{ not_held_back('_business_date') }}
 
 ),
 

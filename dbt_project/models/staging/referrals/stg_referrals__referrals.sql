@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('referrals', 'referrals') }}
+    where {{ not_held_back('_business_date') }}
 
 ),
 

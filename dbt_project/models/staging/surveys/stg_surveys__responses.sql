@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('surveys', 'survey_responses') }}
+    where {{ not_held_back('_business_date') }}
 
 ),
 

@@ -1,0 +1,93 @@
+{#- What a Dagster run tells dbt (vars, from assets/dbt/definitions.py): the business dates of
+    its landing folders (`start_date`..`end_date`; unset: a full build of every date) and the
+    dates a gate of the landed data failed (`held_back_dates`, from the gate ledger). A held-back
+    date's landing folders stay out of every model, and its date out of every mart, until a run
+    of that date passes its gates. -#}
+
+{% macro held_back_dates() -%}
+    {{ return(var('held_back_dates', []) or []) }}
+{%- endmacro %}
+
+{% macro date_list(values) -%}
+    {%- for value in values -%}
+        cast('{{ value }}' as date){% if not loop.last %}, {% endif %}
+    {%- endfor -%}
+{%- endmacro %}
+
+{#- True for a row whose date (a landing folder, or a mart's date) is not held back. -#}
+{% macro not_held_back(column) -%}
+    {%- set held = held_back_dates() -%}
+    {%- if held -%}
+        ({{ column }} not in ({{ date_list(held) }}))
+    {%- else -%}
+        (1 = 1)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A daily run (an incremental model rebuilding what the run's folders touched), not a full
+    build. -#}
+{% macro is_daily_run() -%}
+    {{ return(is_incremental() and var('start_date') is not none) }}
+{%- endmacro %}
+
+{#- True for a row from a landing folder the run must re-read: its own dates, and the held-back
+    dates (whose rows must leave what they touched). True for every row of a full build. -#}
+{% macro in_run_folders(column) -%}
+    {%- if var('start_date') -%}
+        ({{ column }} between cast('{{ var("start_date") }}' as date)
+            and cast('{{ var("end_date") or var("start_date") }}' as date)
+        {%- if held_back_dates() %} or {{ column }} in ({{ date_list(held_back_dates()) }}){% endif %})
+    {%- else -%}
+        (1 = 1)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The config of a model rebuilt by date: a run replaces exactly the dates it rebuilds, with
+    delete+insert on DuckDB and insert_overwrite of date partitions on Spark. A mart
+    (`hold_back=true`) also drops the held-back dates, so it holds only dates that passed. -#}
+{% macro incremental_by_date(date_column, hold_back=false) -%}
+    {%- if target.type == 'spark' -%}
+        {%- set config = {'materialized': 'incremental', 'incremental_strategy': 'insert_overwrite',
+                          'partition_by': [date_column], 'on_schema_change': 'fail'} -%}
+    {%- else -%}
+        {%- set config = {'materialized': 'incremental', 'incremental_strategy': 'delete+insert',
+                          'unique_key': date_column, 'on_schema_change': 'fail'} -%}
+    {%- endif -%}
+    {%- if hold_back -%}
+        {%- do config.update({'post_hook': ["{{ remove_held_back_dates('" ~ date_column ~ "') }}"]}) -%}
+    {%- endif -%}
+    {{ return(config) }}
+{%- endmacro %}
+
+{#- The config of a model kept per key (a customer): on DuckDB a run replaces the keys it
+    touched (delete+insert); Spark's Parquet tables cannot replace rows by key, so there the
+    model is rebuilt whole, which a cluster affords. -#}
+{% macro incremental_by_key(key_column) -%}
+    {%- if target.type == 'spark' -%}
+        {{ return({'materialized': 'table'}) }}
+    {%- else -%}
+        {{ return({'materialized': 'incremental', 'incremental_strategy': 'delete+insert',
+                   'unique_key': key_column, 'on_schema_change': 'fail'}) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro remove_held_back_dates(date_column) -%}
+    {{ return(adapter.dispatch('remove_held_back_dates', 'growth')(date_column)) }}
+{%- endmacro %}
+
+{% macro default__remove_held_back_dates(date_column) -%}
+    {%- if held_back_dates() -%}
+        delete from {{ this }} where {{ date_column }} in ({{ date_list(held_back_dates()) }})
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__remove_held_back_dates(date_column) -%}
+    {%- if held_back_dates() -%}
+        alter table {{ this }} drop if exists
+        {%- for value in held_back_dates() %} partition ({{ date_column }} = '{{ value }}'){% if not loop.last %},{% endif %}{% endfor %}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
