@@ -64,9 +64,9 @@ BUGS = (
     ),
     Bug(
         "late_first_order_leaves_the_old_flag",
-        "dbt_project/models/marts/customers/fct_orders.sql",
-        "select date_day from {{ this }}\n    where is_first_order",
-        "select date_day from {{ this }}\n    where false",
+        "dbt_project/models/intermediate/runs/int_rebuilt_dates.sql",
+        """where _business_date < cast('{{ var("start_date") }}' as date)""",
+        "where true",
         (UNIT,),
     ),
     Bug(

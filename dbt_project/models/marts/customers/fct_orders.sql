@@ -15,38 +15,6 @@ first_orders as (
 
 ),
 
-{% if is_daily_run() %}
-landed as (
-
-    select distinct order_id, customer_key
-    from {{ source('orders', 'orders') }}
-    where {{ in_run_folders('_business_date') }}
-
-),
-
-rebuilt_dates as (
-
-    -- the payment dates of every order that changed in the run's landing folders, so a
-    -- refund landing weeks later restates the day the order was paid
-    select orders.paid_date as date_day
-    from orders
-    inner join landed on orders.order_id = landed.order_id
-
-    union
-
-    -- a late order can take the first-order flag from an order of another date: that date is
-    -- rebuilt too, where the flag was and where it is now
-    select date_day from {{ this }}
-    where is_first_order and customer_key in (select customer_key from landed)
-
-    union
-
-    select first_order_date from first_orders
-    where customer_key in (select customer_key from landed)
-
-),
-{% endif %}
-
 final as (
 
     select
@@ -77,7 +45,9 @@ final as (
     left join first_orders on orders.customer_key = first_orders.customer_key
     where {{ not_held_back('orders.paid_date') }}
     {% if is_daily_run() %}
-        and orders.paid_date in (select date_day from rebuilt_dates)
+        -- the payment dates the run's folders restate (a refund landing weeks later restates
+        -- the day its order was paid) and those a late order took the first-order flag from
+        and orders.paid_date in {{ rebuilt_dates(['orders', 'first_orders']) }}
     {% endif %}
 
 )

@@ -1,0 +1,122 @@
+{{ config(materialized='table') }}
+
+{#- The business dates a daily run restates, and why: one row per (date_day, reason). Every
+    incremental model rebuilds the dates of the reasons it depends on (`rebuilt_dates(...)`),
+    so a day's run costs the dates its landing folders (and the held-back ones) touch: a late
+    event restates its own day, a refund the day its order was paid. Empty outside a daily run:
+    a full build rebuilds everything anyway.
+
+    reason          a date is restated when the run's folders hold ...
+    orders          a snapshot of an order paid on it
+    first_orders    the first paid order of a customer those snapshots concern, as it was
+                    before the run and as it is now (a late order can take the flag)
+    events          an event of that date
+    ads             an ad platform's report of that date
+    content         a post's metrics of that date
+-#}
+
+{%- set changes = [
+    ('events', source('events', 'events'), 'cast(event_time as date)'),
+    ('ads', source('ads', 'ad_platform_daily'), 'date_day'),
+    ('content', source('content', 'content_post_daily'), 'stat_date'),
+] -%}
+
+with
+
+{% if var('start_date') %}
+
+landed_orders as (
+
+    select order_id, customer_key, paid_at, _business_date
+    from {{ source('orders', 'orders') }}
+    where {{ not_held_back('_business_date') }}
+
+),
+
+run_orders as (
+
+    select * from landed_orders
+    where {{ in_run_folders('_business_date') }}
+
+),
+
+{#- held-back folders are not in landed_orders, but what they touched is restated -#}
+run_folders_orders as (
+
+    select order_id, customer_key, paid_at
+    from {{ source('orders', 'orders') }}
+    where {{ in_run_folders('_business_date') }}
+
+),
+
+touched_customers as (
+
+    select distinct customer_key from run_folders_orders where customer_key is not null
+
+),
+
+customer_paid_orders as (
+
+    select landed_orders.*
+    from landed_orders
+    inner join touched_customers on landed_orders.customer_key = touched_customers.customer_key
+    where landed_orders.paid_at is not null
+
+),
+
+first_paid as (
+
+    -- a customer's first paid order over the folders before the run, and over all of them
+    select customer_key, min(paid_at) as first_paid_at
+    from customer_paid_orders
+    where _business_date < cast('{{ var("start_date") }}' as date)
+    group by customer_key
+
+    union all
+
+    select customer_key, min(paid_at) as first_paid_at
+    from customer_paid_orders
+    group by customer_key
+
+),
+
+changes as (
+
+    select cast(paid_at as date) as date_day, 'orders' as reason
+    from run_folders_orders
+    where paid_at is not null
+
+    union all
+
+    select cast(first_paid_at as date) as date_day, 'first_orders' as reason
+    from first_paid
+
+    {%- for reason, relation, date_expression in changes %}
+
+    union all
+
+    select {{ date_expression }} as date_day, '{{ reason }}' as reason
+    from {{ relation }}
+    where {{ in_run_folders('_business_date') }}
+    {%- endfor %}
+
+),
+
+{% else %}
+
+changes as (
+
+    select cast(null as date) as date_day, cast(null as {{ dbt.type_string() }}) as reason
+    where 1 = 0
+
+),
+
+{% endif %}
+
+final as (
+
+    select distinct date_day, reason from changes where date_day is not null
+
+)
+
+select * from final
