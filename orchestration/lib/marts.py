@@ -38,7 +38,7 @@ def spark_tables(settings: Settings, schema: str = SCHEMA) -> dict[str, Path]:
     return {
         table.name: table
         for table in sorted(folder.iterdir())
-        if table.is_dir() and any(table.rglob("*.parquet"))
+        if table.is_dir() and not table.name.startswith(".") and any(table.rglob("*.parquet"))
     }
 
 
