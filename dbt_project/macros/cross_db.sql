@@ -28,3 +28,72 @@
 {% macro json_array_size(items_json) -%}
     coalesce(json_array_length({{ items_json }}), 0)
 {%- endmacro %}
+
+{#- Seconds since the epoch of a naive timestamp: differences between two of them are
+    durations in seconds on both engines. -#}
+{% macro epoch_seconds(ts) -%}
+    {{ return(adapter.dispatch('epoch_seconds', 'growth')(ts)) }}
+{%- endmacro %}
+{% macro default__epoch_seconds(ts) -%}
+    epoch({{ ts }})
+{%- endmacro %}
+{% macro spark__epoch_seconds(ts) -%}
+    cast(unix_timestamp({{ ts }}) as double)
+{%- endmacro %}
+
+{#- The last non-null value of `value` among the rows of the window so far. -#}
+{% macro last_non_null(value, partition_by, order_by) -%}
+    {{ return(adapter.dispatch('last_non_null', 'growth')(value, partition_by, order_by)) }}
+{%- endmacro %}
+{% macro default__last_non_null(value, partition_by, order_by) -%}
+    last_value({{ value }} ignore nulls) over (
+        partition by {{ partition_by }} order by {{ order_by }}
+        rows between unbounded preceding and current row
+    )
+{%- endmacro %}
+{% macro spark__last_non_null(value, partition_by, order_by) -%}
+    last_value({{ value }}, true) over (
+        partition by {{ partition_by }} order by {{ order_by }}
+        rows between unbounded preceding and current row
+    )
+{%- endmacro %}
+
+{#- The standard normal distribution function, in plain arithmetic both engines share
+    (Abramowitz and Stegun 26.2.17, absolute error below 7.5e-8). -#}
+{% macro normal_cdf(z) -%}
+    (case when ({{ z }}) is null then null else
+        0.5 + sign({{ z }}) * (0.5 - (exp(-0.5 * ({{ z }}) * ({{ z }})) / sqrt(2 * pi()))
+        * (0.319381530 * (1.0 / (1.0 + 0.2316419 * abs({{ z }})))
+           - 0.356563782 * power(1.0 / (1.0 + 0.2316419 * abs({{ z }})), 2)
+           + 1.781477937 * power(1.0 / (1.0 + 0.2316419 * abs({{ z }})), 3)
+           - 1.821255978 * power(1.0 / (1.0 + 0.2316419 * abs({{ z }})), 4)
+           + 1.330274429 * power(1.0 / (1.0 + 0.2316419 * abs({{ z }})), 5)))
+    end)
+{%- endmacro %}
+
+{#- The survival function of the chi-square distribution with `df` degrees of freedom (1 to
+    12), in closed form: for even df exp(-x/2) times a finite series; for odd df the normal
+    tail plus a finite series. -#}
+{% macro chi_square_sf(x, df) -%}
+    (case
+    {%- for k in range(1, 13) %}
+        when {{ df }} = {{ k }} then
+        {%- if k % 2 == 0 %}
+            exp(-({{ x }}) / 2) * (1
+            {%- for i in range(1, k // 2) %}
+                + power(({{ x }}) / 2, {{ i }}) / {{ [1, 1, 2, 6, 24, 120, 720][i] }}
+            {%- endfor %})
+        {%- else %}
+            2 * (1 - {{ normal_cdf('sqrt(' ~ x ~ ')') }})
+            {%- if k > 1 %}
+            + exp(-({{ x }}) / 2) * sqrt(2 * ({{ x }}) / pi()) * (1
+                {%- set ns = namespace(denominator=1) %}
+                {%- for i in range(1, (k - 1) // 2) %}
+                    {%- set ns.denominator = ns.denominator * (2 * i + 1) %}
+                + power({{ x }}, {{ i }}) / {{ ns.denominator }}
+                {%- endfor %})
+            {%- endif %}
+        {%- endif %}
+    {%- endfor %}
+    end)
+{%- endmacro %}

@@ -6,3 +6,38 @@
         where reason in ({%- for reason in reasons %}'{{ reason }}'{% if not loop.last %}, {% endif %}{% endfor -%})
     )
 {%- endmacro %}
+
+{#- The same dates as literals, asked once at run time, for scans that should reach only
+    those dates' data (a filter of literals reaches the raw lake's Parquet files; a
+    subquery does not). Outside a run's execution: none. -#}
+{% macro rebuilt_date_values(reasons) -%}
+    {%- set relation = ref('int_rebuilt_dates') -%}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set query -%}
+        select distinct cast(date_day as {{ dbt.type_string() }}) from {{ relation }}
+        where reason in ({%- for reason in reasons %}'{{ reason }}'{% if not loop.last %}, {% endif %}{% endfor -%})
+        order by 1
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values() | list) }}
+{%- endmacro %}
+
+{#- `column in (dates)`, false when there are none. -#}
+{% macro date_in(column, dates) -%}
+    {%- if dates -%}
+        ({{ column }} in ({{ date_list(dates) }}))
+    {%- else -%}
+        (1 = 0)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The order dates whose touch paths a daily run restates: the dates whose orders changed,
+    and every date since the earliest restated event date (a late touch joins the paths of the
+    orders after it, within the lookback). -#}
+{% macro order_path_dates(column) -%}
+    ({{ column }} in {{ rebuilt_dates(['orders', 'first_orders']) }}
+        or {{ column }} >= (
+            select min(date_day) from {{ ref('int_rebuilt_dates') }} where reason = 'events'
+        ))
+{%- endmacro %}

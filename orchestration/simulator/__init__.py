@@ -113,6 +113,8 @@ class _Simulation:
             "by_order": {},
         }
         self.spend = np.zeros(days, np.int64)
+        # Qianchuan, Juguang and Tencent Ads are the douyin, xiaohongshu and wechat channels
+        self.spend_by_channel = np.zeros((days, 3), np.int64)
         self.events = np.zeros(days, np.int64)
         self.visitors = np.zeros((days, 4), np.int64)
         self.vis_parts: dict[tuple[int, int], list[np.ndarray]] = {}
@@ -225,6 +227,7 @@ class _Simulation:
         for p_i, name in enumerate(("qianchuan", "juguang", "tencent_ads")):
             if not (name == "juguang" and self._faulted("ads", i)):
                 self.spend[i] += int(ads["rows"][p_i]["spend_c"].sum())
+                self.spend_by_channel[i, p_i] += int(ads["rows"][p_i]["spend_c"].sum())
         write_posts(w, con, self._folder("content", i), i, content["rows"])
         write_roster(w, self._folder("koc", i), i)
         write_listening(w, self._folder("listening", i), i, w.rng(PH_LISTEN, i), content)
@@ -417,11 +420,17 @@ class _Simulation:
                 "net_revenue": round((gmv - int(tr["refund"][i])) / 100, 2),
                 "new_customers": int(new_c[i]),
                 "spend": round(int(self.spend[i]) / 100, 2),
+                "spend_by_channel": {
+                    channel: round(int(self.spend_by_channel[i, k]) / 100, 2)
+                    for k, channel in enumerate(("douyin", "xiaohongshu", "wechat"))
+                },
                 "visitors": {c: int(self.visitors[i, k]) for k, c in enumerate(C.TRAFFIC_CLASSES)},
                 "events": int(self.events[i]),
             }
         by_order = {
-            k: {"channel": v[0], "traffic_class": v[1]} for k, v in sorted(tr["by_order"].items())
+            k: {"channel": v[0], "traffic_class": v[1], "gmv": round(v[2] / 100, 2)}
+            | ({"path": v[3]} if v[3] is not None else {})
+            for k, v in sorted(tr["by_order"].items())
         }
         aided, unaided = self.awareness()
         nps_p = np.array(C.NPS_PROBS) / sum(C.NPS_PROBS)
@@ -442,7 +451,8 @@ class _Simulation:
                 "new_customers": "customer_ids whose first paid order (orders with a "
                 "customer_id) falls on the date",
                 "spend": "sum of ad spend in yuan over qianchuan, juguang and tencent_ads "
-                "(fen / 100) of loadable files",
+                "(fen / 100) of loadable files; spend_by_channel: the same by channel "
+                "(qianchuan douyin, juguang xiaohongshu, tencent_ads wechat)",
                 "visitors": "distinct anonymous_id per event date with at least one event of "
                 "a session of that traffic class (class from the session's "
                 "utm_source/utm_medium, see parameters.channel_rules)",
@@ -450,7 +460,11 @@ class _Simulation:
                 "orders_map": "true channel and traffic_class of each paid order: marketplace "
                 "store's own channel (douyin_shop -> douyin) with traffic_class "
                 "natural; owned stores: last touch within 30 days before "
-                "created_at (identity stitched by user_id), else own_site/natural",
+                "created_at (identity stitched by user_id), else own_site/natural; gmv "
+                "(paid amount); for owned-store orders, path: every touch (a session that "
+                "arrived with UTM or referral information) of the buyer in the 30 days "
+                "before created_at, oldest first, with its time, channel, traffic class, "
+                "utm source and medium, campaign and post",
             },
         }
 
@@ -468,6 +482,11 @@ class _Simulation:
                     "platform": C.PLATFORMS[e[1]],
                     "enrolled_share": e[2],
                     "variants": dict(zip(e[3], e[4], strict=True)),
+                    # relative change of a visit's conversion probability against control
+                    "true_lift": {
+                        v: round(m / e[4][0] - 1, 6) for v, m in zip(e[3], e[4], strict=True)
+                    },
+                    "has_effect": any(m != e[4][0] for m in e[4]),
                 }
                 for e in C.EXPERIMENTS
             ],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pyarrow as pa
 
@@ -316,11 +318,41 @@ def finalize_batches(w, t_now: int, force: bool = False) -> None:
         store = b["store"][m][inwin]
         ch = b["ch"][m][inwin]
         cls = b["cls"][m][inwin]
-        for s, st, c, k in zip(
-            seq.tolist(), store.tolist(), ch.tolist(), cls.tolist(), strict=True
+        paid_c = b["paid_c"][m][inwin]
+        for s, st, c, k, g in zip(
+            seq.tolist(), store.tolist(), ch.tolist(), cls.tolist(), paid_c.tolist(), strict=True
         ):
-            tr["by_order"][f"{C.STORE_PREFIX[st]}{s:012d}"] = (C.CHANNELS[c], C.TRAFFIC_CLASSES[k])
+            tr["by_order"][f"{C.STORE_PREFIX[st]}{s:012d}"] = (
+                C.CHANNELS[c],
+                C.TRAFFIC_CLASSES[k],
+                g,
+                true_path(w, w.truth_paths.get(s)),
+            )
+        for s in b["seq"].tolist():  # a finished batch's paths are in the truth now
+            w.truth_paths.pop(s, None)
     w.batches = keep
+
+
+def true_path(w, path: np.ndarray | None) -> list[dict] | None:
+    """An owned-store order's touches as _truth.json lists them (None for a marketplace
+    order, which has no touch path)."""
+    if path is None:
+        return None
+    out = []
+    for t, kind, camp, post in path.tolist():
+        touch = C.TOUCHES[kind]
+        out.append(
+            {
+                "at": (dt.datetime(1970, 1, 1) + dt.timedelta(seconds=int(t))).isoformat(),
+                "channel": touch[2],
+                "traffic_class": touch[3],
+                "utm_source": touch[0],
+                "utm_medium": touch[1],
+                "campaign_id": w.camp_names[camp] if camp >= 0 else None,
+                "post_id": w.post_ids[post] if post >= 0 else None,
+            }
+        )
+    return out
 
 
 # ----------------------------------------------------------------------------- arrow tables

@@ -201,7 +201,9 @@ REPURCHASE_GAMMA_SHAPE = 2.5  # gap around that mean
 DROPOUT_AFTER_PURCHASE = 0.12
 NPS_PROBS = (0.02, 0.01, 0.01, 0.02, 0.02, 0.05, 0.07, 0.12, 0.20, 0.22, 0.26)
 EXPERIMENTS = (
-    # id, platform index, share of visitors enrolled, variants, conversion multipliers
-    ("exp_checkout_v2", 0, 0.5, ("control", "b"), (1.0, 1.12)),
-    ("exp_pdp_layout", 1, 0.6, ("control", "b", "c"), (1.0, 0.95, 1.08)),
+    # id, platform index, share of visitors enrolled, variants, conversion multipliers: the
+    # checkout redesign works (+30% conversion); the page layouts make no difference, so a
+    # warehouse that finds one is fooled by noise
+    ("exp_checkout_v2", 0, 0.8, ("control", "b"), (1.0, 1.30)),
+    ("exp_pdp_layout", 1, 0.6, ("control", "b", "c"), (1.0, 1.0, 1.0)),
 )

@@ -135,6 +135,7 @@ def run_sessions(w, i: int, rng: np.random.Generator, s: dict) -> dict:
     paid = np.where(paid <= created, created + 1, paid)
     lt_k, lt_c = last_touch(w, s, person, osess, created)
     store = np.array(C.PLATFORM_STORE)[s["platform"][osess]]
+    paths = touch_paths(w, i, s, person, osess, created)
     seqs = make_orders(
         w,
         w.rng(8, i, 0),
@@ -151,6 +152,8 @@ def run_sessions(w, i: int, rng: np.random.Generator, s: dict) -> dict:
         touch_cls(lt_k),
         P.geo[person[osess]],
     )
+    for order_seq, path in zip(seqs.tolist(), paths, strict=True):
+        w.truth_paths[order_seq] = path
     ev_order = np.full(S, -1, np.int64)
     ev_order[osess] = seqs
     ev_store = np.full(S, -1, np.int8)
@@ -264,6 +267,44 @@ def last_touch(
         P.lt_k[pl] = s["kind"][src]
         P.lt_c[pl] = s["camp"][src]
     return lt_k, lt_c
+
+
+def touch_paths(
+    w, i: int, s: dict, person: np.ndarray, osess: np.ndarray, created: np.ndarray
+) -> list[np.ndarray]:
+    """Truth: every attributable touch of each session order's buyer in the 30 days before it
+    was created (time, touch kind, campaign, post), oldest first. The day's touch sessions join
+    a rolling log of the last 31 days first (a day's order can follow that day's touches)."""
+    is_touch = (s["kind"] != C.T_DIRECT) & (person >= 0)
+    ti = np.nonzero(is_touch)[0]
+    log = w.touch_log
+    log[i] = {
+        "person": person[ti].astype(np.int64),
+        "t": s["start"][ti].astype(np.int64),
+        "kind": s["kind"][ti].astype(np.int16),
+        "camp": s["camp"][ti].astype(np.int32),
+        "post": s["post"][ti].astype(np.int32),
+    }
+    for day in [d for d in log if d < i - 31]:
+        del log[day]
+    parts = list(log.values())
+    tp = np.concatenate([p["person"] for p in parts])
+    tt = np.concatenate([p["t"] for p in parts])
+    span = np.int64(1) << np.int64(40)
+    base = w.t_start - LOOKBACK * 4
+    key = tp * span + (tt - base)
+    o = np.argsort(key, kind="stable")
+    key, tt = key[o], tt[o]
+    kinds = np.concatenate([p["kind"] for p in parts])[o]
+    camps = np.concatenate([p["camp"] for p in parts])[o]
+    posts = np.concatenate([p["post"] for p in parts])[o]
+    op = person[osess].astype(np.int64)
+    lo = np.searchsorted(key, op * span + (created - LOOKBACK - base), side="left")
+    hi = np.searchsorted(key, op * span + (created - base), side="left")
+    return [
+        np.stack([tt[a:b], kinds[a:b], camps[a:b], posts[a:b]], axis=1)
+        for a, b in zip(lo.tolist(), hi.tolist(), strict=True)
+    ]
 
 
 def after_purchase(w, rng: np.random.Generator, persons: np.ndarray, t: np.ndarray) -> None:

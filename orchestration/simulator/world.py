@@ -95,6 +95,10 @@ class World:
         self.referral_seq = 0
         self.po_seq = 0
         self.cum_impressions = 0.0
+        # truth of attribution: touch sessions of the last 31 days by day, and each session
+        # order's path (orders/_truth.json "path")
+        self.touch_log: dict[int, dict[str, np.ndarray]] = {}
+        self.truth_paths: dict[int, np.ndarray] = {}
         self._refs_p: list[np.ndarray] = []
         self._refs_t: list[np.ndarray] = []
 

@@ -1,5 +1,7 @@
 {{ config(**incremental_by_date('date_day', hold_back=true)) }}
 
+-- depends_on: {{ ref('int_rebuilt_dates') }}
+
 with
 
 orders as (

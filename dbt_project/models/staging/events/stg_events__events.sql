@@ -2,7 +2,10 @@ with
 
 source as (
 
-    select * from {{ source('events', 'events') }}
+    select
+        *,
+        cast(event_time as date) as event_date
+    from {{ source('events', 'events') }}
     where {{ not_held_back('_business_date') }}
 
 ),
@@ -12,10 +15,11 @@ repeated as (
     -- the SDK retries: an event_id seen again in a later folder is the same event, kept from
     -- the folder it first landed in (the loader keeps one per folder). Found by aggregating
     -- the ids alone: a window over whole events sorted every column of every event (a large
-    -- day: 32 s against 1 s)
-    select event_id, min(_business_date) as first_landed_date
+    -- day: 32 s against 1 s). A retry carries its event's time, so the date is part of the
+    -- key, and a reader asking for some event dates aggregates only those.
+    select event_id, event_date, min(_business_date) as first_landed_date
     from source
-    group by event_id
+    group by event_id, event_date
     having count(*) > 1
 
 ),
@@ -24,7 +28,8 @@ arrivals as (
 
     select source.*
     from source
-    left join repeated on source.event_id = repeated.event_id
+    left join repeated
+        on source.event_id = repeated.event_id and source.event_date = repeated.event_date
     where repeated.event_id is null or source._business_date = repeated.first_landed_date
 
 ),
@@ -61,7 +66,7 @@ renamed as (
 
         ----------  timestamps (naive Asia/Shanghai local time)
         event_time,
-        cast(event_time as date) as event_date,
+        event_date,
 
         ----------  lineage
         _business_date as landed_date

@@ -1,0 +1,45 @@
+{{ config(**incremental_by_date('date_day')) }}
+
+-- depends_on: {{ ref('int_rebuilt_dates') }}
+
+{%- set event_dates = rebuilt_date_values(['events']) if is_daily_run() else [] %}
+
+with
+
+hits as (
+
+    select anonymous_id, event_date, channel, traffic_class
+    from {{ ref('int_hit_sources') }}
+    {%- if is_daily_run() %}
+    where {{ date_in('event_date', event_dates) }}
+        {%- if event_dates %}
+        and landed_date >= cast('{{ event_dates[0] }}' as date)
+        {%- endif %}
+    {%- endif %}
+
+),
+
+counted as (
+
+    -- distinct devices of a day, of each channel and of each traffic class; a device that
+    -- arrived through two classes counts in both
+    select
+        event_date as date_day,
+        case
+            when grouping(channel) = 0 then 'channel'
+            when grouping(traffic_class) = 0 then 'traffic_class'
+            else 'all'
+        end as dimension,
+        coalesce(channel, traffic_class, 'all') as dimension_value,
+        count(distinct anonymous_id) as visitors
+    from hits
+    group by grouping sets ((event_date), (event_date, channel), (event_date, traffic_class))
+
+)
+
+select
+    date_day,
+    dimension,
+    dimension_value,
+    cast(visitors as bigint) as visitors
+from counted
