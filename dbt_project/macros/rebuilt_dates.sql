@@ -1,6 +1,9 @@
 {#- The dates an incremental model rebuilds in a daily run: those int_rebuilt_dates lists for
     the reasons the model depends on (its docstring lists them), as a subquery. -#}
 {% macro rebuilt_dates(reasons) -%}
+    {%- if reasons is not iterable or reasons is string or not reasons -%}
+        {{ exceptions.raise_compiler_error("rebuilt_dates needs a list of reasons, got " ~ reasons) }}
+    {%- endif %}
     (
         select date_day from {{ ref('int_rebuilt_dates') }}
         where reason in ({%- for reason in reasons %}'{{ reason }}'{% if not loop.last %}, {% endif %}{% endfor -%})
@@ -12,6 +15,9 @@
     subquery does not). Outside a run's execution: none. -#}
 {% macro rebuilt_date_values(reasons) -%}
     {%- set relation = ref('int_rebuilt_dates') -%}
+    {%- if reasons is not iterable or reasons is string or not reasons -%}
+        {{ exceptions.raise_compiler_error("rebuilt_date_values needs a list of reasons, got " ~ reasons) }}
+    {%- endif -%}
     {%- if not execute -%}
         {{ return([]) }}
     {%- endif -%}

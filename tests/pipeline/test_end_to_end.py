@@ -6,7 +6,6 @@ orders were built, leaves no personal data in staging, marts, the serving copy o
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import hashlib
 import hmac
 import json
@@ -18,12 +17,7 @@ import duckdb
 import pytest
 
 from orchestration.cli import execute
-from orchestration.simulator import simulate
-
-START = dt.date(2026, 3, 1)
-DAYS = 5
-END = START + dt.timedelta(days=DAYS - 1)
-PII_KEY = "e2e-key"
+from tests.pipeline.e2e import DAYS, END, PII_KEY, START, landing_records
 
 
 def mart_digest(warehouse, table: str) -> str:
@@ -47,45 +41,9 @@ def late_restatements(landing, day: dt.date) -> set[str]:
     return {d.isoformat() for (d,) in rows if d < day}
 
 
-def landing_records(landing: Path, source: str, name: str) -> Iterator[dict]:
-    """Every record of a JSON-lines source of the landing zone, in folder order."""
-    for path in sorted(landing.glob(f"{source}/*/{name}")):
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8") as handle:
-            yield from (json.loads(line) for line in handle if line.strip())
-
-
 def keyed_hash(value: str) -> str:
     """The loader's pseudonymous key of a value (HMAC-SHA256 under the run's key)."""
     return hmac.new(PII_KEY.encode(), value.encode(), hashlib.sha256).hexdigest()
-
-
-def request_erasure(landing: Path, day: dt.date) -> dict:
-    """Appends an erasure request to `day`'s customers file for the first customer (by id) who
-    paid an order before `day` and has a phone and a unionid; returns their record before it.
-
-    The request carries the personal data still (as a CRM may send it): purging is the
-    warehouse's job."""
-    paid_before = {
-        o["customer_id"]
-        for o in landing_records(landing, "orders", "orders.jsonl.gz")
-        if o["customer_id"] and o["paid_at"] and o["paid_at"][:10] < day.isoformat()
-    }
-    latest: dict[str, dict] = {}
-    for record in landing_records(landing, "customers", "customers.jsonl"):
-        if record["updated_at"] >= latest.get(record["customer_id"], {}).get("updated_at", ""):
-            latest[record["customer_id"]] = record
-    customer_id = min(
-        c
-        for c, r in latest.items()
-        if c in paid_before and r["phone"] and r["wechat_unionid"] and not r["deleted"]
-    )
-    record = latest[customer_id]
-    request = {**record, "updated_at": f"{day}T23:00:00+08:00", "deleted": True}
-    path = landing / "customers" / day.isoformat() / "customers.jsonl"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text + json.dumps(request, ensure_ascii=False) + "\n", encoding="utf-8")
-    return record
 
 
 def column_names(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
@@ -131,33 +89,6 @@ def schema_relations(con: duckdb.DuckDBPyConnection, schemas: Iterable[str]) -> 
             f"where table_schema in ({names}) order by all"
         ).fetchall()
     ]
-
-
-@pytest.fixture(scope="module")
-def simulated_run(tmp_path_factory, request):
-    """One simulated landing zone, run once through daily_pipeline (shared by the tests)."""
-    monkeypatch = pytest.MonkeyPatch()
-    request.addfinalizer(monkeypatch.undo)
-    home = tmp_path_factory.mktemp("e2e") / "growth"
-    for var in ("GROWTH_LANDING", "GROWTH_WAREHOUSE", "GROWTH_SERVING", "GROWTH_REPORTS"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("GROWTH_HOME", str(home))
-    monkeypatch.setenv("GROWTH_PII_KEY", PII_KEY)
-    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
-    from orchestration.settings import load_settings
-
-    settings = load_settings()
-    truth = simulate(settings.landing, START, DAYS, scale="small", seed=11)
-    # the last folder also asks to erase a customer whose orders the backfill already built
-    erased = request_erasure(settings.landing, END)
-    # All days but the last as a backfill, then the last day alone, as the nightly run would:
-    # the last day's folder re-reports earlier orders (payments, refunds), which must restate
-    # the dates those orders were paid on.
-    ok, reasons = execute("daily_pipeline", START, END - dt.timedelta(days=1), settings)
-    assert ok, reasons
-    ok, reasons = execute("daily_pipeline", END, END, settings)
-    assert ok, reasons
-    return settings, truth, erased
 
 
 def test_fct_orders_matches_the_simulators_truth(simulated_run):
@@ -390,25 +321,6 @@ def test_serving_copy_holds_the_marts_only(simulated_run):
 # the same landing zone and raw lake, must build the same marts and write the same reports.
 
 
-@pytest.fixture(scope="module")
-def spark_run(simulated_run, request):
-    """The same days again, as one run with dbt on Spark; its reports and serving copy go to
-    folders of their own. Returns the DuckDB run's settings and the Spark run's."""
-    settings, _, _ = simulated_run
-    monkeypatch = pytest.MonkeyPatch()
-    request.addfinalizer(monkeypatch.undo)
-    monkeypatch.setenv("GROWTH_DBT_TARGET", "spark")
-    monkeypatch.setenv("GROWTH_REPORTS", str(settings.home / "spark-reports"))
-    monkeypatch.setenv("GROWTH_SERVING", str(settings.home / "spark-serving" / "growth.duckdb"))
-    from orchestration.settings import load_settings
-
-    spark = load_settings()
-    assert spark.dbt_target == "spark" and spark.warehouse == settings.warehouse
-    ok, reasons = execute("daily_pipeline", START, END, spark)
-    assert ok, reasons
-    return settings, spark
-
-
 def test_spark_keeps_its_metastore_and_tables_under_the_home(spark_run):
     from orchestration.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 
@@ -422,15 +334,19 @@ def test_spark_keeps_its_metastore_and_tables_under_the_home(spark_run):
 
 
 def mart_primary_keys() -> dict[str, list[str]]:
-    """Each mart's key as dbt derives it from its tests and constraints (the manifest)."""
+    """Each mart's key: as dbt derives it from its tests and constraints (the manifest), and
+    as a Python mart's contract declares it (assets/<domain>/marts.yml)."""
     from orchestration.lib.dbt_project import growth_dbt_project
+    from orchestration.lib.python_marts import all_contracts
 
     nodes = json.loads(growth_dbt_project.manifest_path.read_text())["nodes"].values()
-    return {
+    keys = {
         n["alias"]: n.get("primary_key") or []
         for n in nodes
         if n["resource_type"] == "model" and n["schema"] == "marts"
     }
+    keys.update({name: list(c.primary_key) for name, c in all_contracts().items()})
+    return keys
 
 
 def test_spark_builds_the_same_marts_as_duckdb(spark_run):

@@ -11,6 +11,8 @@
     a marketplace channel has no exposures or visitors of ours, so its rates up to the
     purchase are null. -#}
 
+{%- set reasons = ['orders', 'first_orders', 'events', 'ads', 'content'] %}
+
 with
 
 ads as (
@@ -75,7 +77,7 @@ sessions as (
         sum(shares) as referrals_sent
     from {{ ref('int_sessions') }}
     {%- if is_daily_run() %}
-    where session_date in {{ rebuilt_dates(['events']) }}
+    where session_date in {{ rebuilt_dates(reasons) }}
     {%- endif %}
     group by session_date, channel
 
@@ -147,7 +149,7 @@ final as (
     from stages
     where {{ not_held_back('date_day') }}
     {%- if is_daily_run() %}
-        and date_day in {{ rebuilt_dates(['orders', 'first_orders', 'events', 'ads', 'content']) }}
+        and date_day in {{ rebuilt_dates(reasons) }}
     {%- endif %}
 
 )
