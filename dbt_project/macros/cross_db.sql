@@ -41,20 +41,21 @@
     cast(unix_timestamp({{ ts }}) as double)
 {%- endmacro %}
 
-{#- The last non-null value of `value` among the rows of the window so far. -#}
-{% macro last_non_null(value, partition_by, order_by) -%}
-    {{ return(adapter.dispatch('last_non_null', 'growth')(value, partition_by, order_by)) }}
+{#- The last non-null value of `value` among the rows of the window so far (the current row
+    included, or only those before it). -#}
+{% macro last_non_null(value, partition_by, order_by, preceding_only=false) -%}
+    {{ return(adapter.dispatch('last_non_null', 'growth')(value, partition_by, order_by, preceding_only)) }}
 {%- endmacro %}
-{% macro default__last_non_null(value, partition_by, order_by) -%}
+{% macro default__last_non_null(value, partition_by, order_by, preceding_only) -%}
     last_value({{ value }} ignore nulls) over (
         partition by {{ partition_by }} order by {{ order_by }}
-        rows between unbounded preceding and current row
+        rows between unbounded preceding and {{ '1 preceding' if preceding_only else 'current row' }}
     )
 {%- endmacro %}
-{% macro spark__last_non_null(value, partition_by, order_by) -%}
+{% macro spark__last_non_null(value, partition_by, order_by, preceding_only) -%}
     last_value({{ value }}, true) over (
         partition by {{ partition_by }} order by {{ order_by }}
-        rows between unbounded preceding and current row
+        rows between unbounded preceding and {{ '1 preceding' if preceding_only else 'current row' }}
     )
 {%- endmacro %}
 

@@ -39,6 +39,38 @@ events as (
 
 ),
 
+device_days as (
+
+    select anonymous_id, event_date, count(*) as hits
+    from events
+    group by anonymous_id, event_date
+
+),
+
+single_hits as (
+
+    -- a device's only hit of the day is a session of its own: most of a large day (one-page
+    -- visits), which so skip the window passes below and their memory
+    select events.*
+    from events
+    inner join device_days
+        on events.anonymous_id = device_days.anonymous_id
+        and events.event_date = device_days.event_date
+    where device_days.hits = 1
+
+),
+
+repeat_hits as (
+
+    select events.*
+    from events
+    inner join device_days
+        on events.anonymous_id = device_days.anonymous_id
+        and events.event_date = device_days.event_date
+    where device_days.hits > 1
+
+),
+
 gaps as (
 
     -- GA4's rules, per device and day: a hit after the timeout starts a session...
@@ -50,37 +82,28 @@ gaps as (
                 > {{ var('session_timeout_minutes') }} * 60 then 1
             else 0
         end as after_timeout
-    from events
+    from repeat_hits
     window device_day as (partition by anonymous_id, event_date order by event_time, event_id)
 
 ),
 
-carried as (
+flagged as (
 
     -- ...and so does a hit with a campaign other than the one its session runs under: the
     -- campaign a session runs under is carried from its first hit (none: direct) and from
     -- every campaign hit since
     select
         *,
-        {{ last_non_null("case when after_timeout = 1 then coalesce(campaign_key, '(none)') else campaign_key end", 'anonymous_id, event_date', 'event_time, event_id') }}
-            as running_campaign
-    from gaps
-
-),
-
-flagged as (
-
-    select
-        *,
         case
             when after_timeout = 1 then 1
             when campaign_key is not null
-                and campaign_key <> lag(running_campaign) over (
-                    partition by anonymous_id, event_date order by event_time, event_id
-                ) then 1
+                and campaign_key <> coalesce({{ last_non_null(
+                    "case when after_timeout = 1 then coalesce(campaign_key, '(none)') else campaign_key end",
+                    'anonymous_id, event_date', 'event_time, event_id', preceding_only=true) }}, '(none)')
+                then 1
             else 0
         end as starts_session
-    from carried
+    from gaps
 
 ),
 
@@ -96,32 +119,22 @@ numbered as (
 
 ),
 
-starts as (
-
-    -- a session's source is what its first hit came with (none: a direct session)
-    select
-        anonymous_id,
-        event_date,
-        session_number,
-        event_time as started_at,
-        platform,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        utm_content,
-        referrer_customer_key,
-        campaign_key is not null as is_touch
-    from numbered
-    where starts_session = 1
-
-),
-
-totals as (
+repeat_sessions as (
 
     select
         anonymous_id,
         event_date,
         session_number,
+        -- a session's source is what its first hit came with (none: a direct session)
+        min(event_time) as started_at,
+        max(case when starts_session = 1 then platform end) as platform,
+        max(case when starts_session = 1 then utm_source end) as utm_source,
+        max(case when starts_session = 1 then utm_medium end) as utm_medium,
+        max(case when starts_session = 1 then utm_campaign end) as utm_campaign,
+        max(case when starts_session = 1 then utm_content end) as utm_content,
+        max(case when starts_session = 1 then referrer_customer_key end) as referrer_customer_key,
+        max(case when starts_session = 1 and campaign_key is not null then 1 else 0 end) = 1
+            as is_touch,
         max(event_time) as ended_at,
         count(*) as events,
         -- a login during the session identifies it (two logins on one device and session:
@@ -140,6 +153,39 @@ totals as (
 
 ),
 
+all_sessions as (
+
+    select * from repeat_sessions
+
+    union all
+
+    select
+        anonymous_id,
+        event_date,
+        cast(1 as bigint) as session_number,
+        event_time as started_at,
+        platform,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        utm_content,
+        referrer_customer_key,
+        campaign_key is not null as is_touch,
+        event_time as ended_at,
+        cast(1 as bigint) as events,
+        customer_key,
+        case when event_type = 'page_view' then 1 else 0 end as page_views,
+        case when event_type = 'lead_submit' then 1 else 0 end as leads,
+        case when event_type = 'add_to_cart' then 1 else 0 end as add_to_carts,
+        case when event_type = 'checkout' then 1 else 0 end as checkouts,
+        case when event_type = 'purchase' then 1 else 0 end as purchases,
+        case when event_type = 'share' then 1 else 0 end as shares,
+        experiment_id,
+        variant
+    from single_hits
+
+),
+
 sources as (
 
     -- the seed's rules run once per distinct source, not once per session
@@ -153,7 +199,7 @@ sources as (
             utm_source,
             utm_medium,
             case when referrer_customer_key is not null then 'share_link' end as has_referrer
-        from starts
+        from all_sessions
     ) as session_sources
 
 ),
@@ -167,38 +213,34 @@ grouping as (
 sessions as (
 
     select
-        {{ surrogate_key(['starts.anonymous_id', 'starts.event_date', 'starts.session_number']) }} as session_key,
-        starts.anonymous_id,
-        starts.event_date as session_date,
-        cast(starts.session_number as integer) as session_number,
-        starts.started_at,
-        totals.ended_at,
-        totals.customer_key,
-        starts.platform,
-        starts.utm_source,
-        starts.utm_medium,
-        starts.utm_campaign,
-        starts.utm_content,
-        starts.referrer_customer_key,
-        starts.is_touch,
+        {{ surrogate_key(['all_sessions.anonymous_id', 'all_sessions.event_date', 'all_sessions.session_number']) }} as session_key,
+        all_sessions.anonymous_id,
+        all_sessions.event_date as session_date,
+        cast(all_sessions.session_number as integer) as session_number,
+        all_sessions.started_at,
+        all_sessions.ended_at,
+        all_sessions.customer_key,
+        all_sessions.platform,
+        all_sessions.utm_source,
+        all_sessions.utm_medium,
+        all_sessions.utm_campaign,
+        all_sessions.utm_content,
+        all_sessions.referrer_customer_key,
+        all_sessions.is_touch,
         grouping.channel,
         grouping.traffic_class,
-        cast(totals.events as integer) as events,
-        cast(totals.page_views as integer) as page_views,
-        cast(totals.leads as integer) as leads,
-        cast(totals.add_to_carts as integer) as add_to_carts,
-        cast(totals.checkouts as integer) as checkouts,
-        cast(totals.purchases as integer) as purchases,
-        cast(totals.shares as integer) as shares,
-        totals.experiment_id,
-        totals.variant
-    from starts
-    inner join totals
-        on starts.anonymous_id = totals.anonymous_id
-        and starts.event_date = totals.event_date
-        and starts.session_number = totals.session_number
+        cast(all_sessions.events as integer) as events,
+        cast(all_sessions.page_views as integer) as page_views,
+        cast(all_sessions.leads as integer) as leads,
+        cast(all_sessions.add_to_carts as integer) as add_to_carts,
+        cast(all_sessions.checkouts as integer) as checkouts,
+        cast(all_sessions.purchases as integer) as purchases,
+        cast(all_sessions.shares as integer) as shares,
+        all_sessions.experiment_id,
+        all_sessions.variant
+    from all_sessions
     left join grouping
-        on {{ surrogate_key(['starts.utm_source', 'starts.utm_medium', "case when starts.referrer_customer_key is not null then 'share_link' end"]) }}
+        on {{ surrogate_key(['all_sessions.utm_source', 'all_sessions.utm_medium', "case when all_sessions.referrer_customer_key is not null then 'share_link' end"]) }}
         = grouping.grouped_key
 
 )
