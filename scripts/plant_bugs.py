@@ -72,8 +72,8 @@ BUGS = (
     Bug(
         "owned_store_orders_ignore_their_last_touch",
         "dbt_project/models/intermediate/orders/int_orders_classified.sql",
-        "store='store', utm_source='utm_source', utm_medium='utm_medium'",
-        "store='store', utm_source='null', utm_medium='utm_medium'",
+        "grouped_sources('orders', store='store', utm_source='utm_source',",
+        "grouped_sources('orders', store='store', utm_source='null',",
         (UNIT,),
     ),
     Bug(

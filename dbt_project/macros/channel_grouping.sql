@@ -32,3 +32,40 @@
     where rule_rank = 1
     group by grouped_key
 {%- endmacro %}
+
+{#- The key of a source as channel grouping sees it (store, utm_source, utm_medium, referrer):
+    join a relation to `grouped_sources` of it on this. -#}
+{% macro source_key(store='null', utm_source='null', utm_medium='null', referrer='null') -%}
+    {{ surrogate_key([store, utm_source, utm_medium, referrer]) }}
+{%- endmacro %}
+
+{#- The channel and traffic class of every distinct source in `relation` (columns or
+    expressions of it): the seed's rules run once per distinct source, a few hundred rows, not
+    once per order, session or hit. One row per `source_key`. -#}
+{% macro grouped_sources(relation, store='null', utm_source='null', utm_medium='null', referrer='null') -%}
+    with sources as (
+
+        select distinct
+            {{ source_key(store, utm_source, utm_medium, referrer) }} as source_key,
+            {{ store }} as store,
+            {{ utm_source }} as utm_source,
+            {{ utm_medium }} as utm_medium,
+            {{ referrer }} as referrer
+        from {{ relation }}
+
+    ),
+
+    grouped as (
+
+        {{ channel_grouping('sources', 'source_key', store='store', utm_source='utm_source', utm_medium='utm_medium', referrer='referrer') }}
+
+    )
+
+    select grouped_key as source_key, channel, traffic_class from grouped
+{%- endmacro %}
+
+{#- What the seed's referrer rules see of a visit through a customer's share link (the
+    referring customer's key itself is of no interest to them). -#}
+{% macro share_link_referrer(referrer_customer_key) -%}
+    case when {{ referrer_customer_key }} is not null then 'share_link' end
+{%- endmacro %}

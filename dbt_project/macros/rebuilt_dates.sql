@@ -47,3 +47,16 @@
             select min(date_day) from {{ ref('int_rebuilt_dates') }} where reason = 'events'
         ))
 {%- endmacro %}
+
+{#- True for the events a daily run rebuilds: those of the event dates its folders hold, read
+    from the folders since the earliest of them (an event lands in its own date's folder or a
+    later one), as literals so the scan reaches those files only. True in a full build. -#}
+{% macro in_rebuilt_event_dates(event_date='event_date', landed_date='landed_date') -%}
+    {%- if not is_daily_run() -%}
+        (1 = 1)
+    {%- else -%}
+        {%- set dates = rebuilt_date_values(['events']) -%}
+        ({{ date_in(event_date, dates) }}
+        {%- if dates %} and {{ landed_date }} >= cast('{{ dates[0] }}' as date){% endif %})
+    {%- endif -%}
+{%- endmacro %}

@@ -6,22 +6,10 @@ orders as (
 
 ),
 
-combinations as (
-
-    -- the seed's rules run once per distinct (store, utm_source, utm_medium), however many
-    -- orders share it: a few hundred rows, not the order history
-    select distinct
-        {{ surrogate_key(['store', 'utm_source', 'utm_medium']) }} as combination_key,
-        store,
-        utm_source,
-        utm_medium
-    from orders
-
-),
-
 grouping as (
 
-    {{ channel_grouping('combinations', 'combination_key', store='store', utm_source='utm_source', utm_medium='utm_medium') }}
+    -- the seed's rules, once per distinct store and UTM pair
+    {{ grouped_sources('orders', store='store', utm_source='utm_source', utm_medium='utm_medium') }}
 
 ),
 
@@ -33,8 +21,8 @@ classified as (
         grouping.traffic_class
     from orders
     left join grouping
-        on {{ surrogate_key(['orders.store', 'orders.utm_source', 'orders.utm_medium']) }}
-        = grouping.grouped_key
+        on {{ source_key(store='orders.store', utm_source='orders.utm_source', utm_medium='orders.utm_medium') }}
+        = grouping.source_key
 
 )
 

@@ -13,25 +13,14 @@ events as (
         landed_date,
         utm_source,
         utm_medium,
-        case when referrer_customer_key is not null then 'share_link' end as has_referrer
+        {{ share_link_referrer('referrer_customer_key') }} as has_referrer
     from {{ ref('stg_events__events') }}
-
-),
-
-sources as (
-
-    select distinct
-        {{ surrogate_key(['utm_source', 'utm_medium', 'has_referrer']) }} as source_key,
-        utm_source,
-        utm_medium,
-        has_referrer
-    from events
 
 ),
 
 grouping as (
 
-    {{ channel_grouping('sources', 'source_key', utm_source='utm_source', utm_medium='utm_medium', referrer='has_referrer') }}
+    {{ grouped_sources('events', utm_source='utm_source', utm_medium='utm_medium', referrer='has_referrer') }}
 
 ),
 
@@ -46,8 +35,8 @@ hits as (
         grouping.traffic_class
     from events
     left join grouping
-        on {{ surrogate_key(['events.utm_source', 'events.utm_medium', 'events.has_referrer']) }}
-        = grouping.grouped_key
+        on {{ source_key(utm_source='events.utm_source', utm_medium='events.utm_medium', referrer='events.has_referrer') }}
+        = grouping.source_key
 
 )
 

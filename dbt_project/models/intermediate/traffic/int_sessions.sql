@@ -2,7 +2,7 @@
 
 -- depends_on: {{ ref('int_rebuilt_dates') }}
 
-{%- set event_dates = rebuilt_date_values(['events']) if is_daily_run() else [] %}
+
 
 with
 
@@ -29,13 +29,7 @@ events as (
             then {{ surrogate_key(['utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'referrer_customer_key']) }}
         end as campaign_key
     from {{ ref('stg_events__events') }}
-    {%- if is_daily_run() %}
-    -- the event dates the run's folders hold: an event lands in its own date's folder or later
-    where {{ date_in('event_date', event_dates) }}
-        {%- if event_dates %}
-        and landed_date >= cast('{{ event_dates[0] }}' as date)
-        {%- endif %}
-    {%- endif %}
+    where {{ in_rebuilt_event_dates() }}
 
 ),
 
@@ -186,27 +180,10 @@ all_sessions as (
 
 ),
 
-sources as (
-
-    -- the seed's rules run once per distinct source, not once per session
-    select distinct
-        {{ surrogate_key(['utm_source', 'utm_medium', 'has_referrer']) }} as source_key,
-        utm_source,
-        utm_medium,
-        has_referrer
-    from (
-        select
-            utm_source,
-            utm_medium,
-            case when referrer_customer_key is not null then 'share_link' end as has_referrer
-        from all_sessions
-    ) as session_sources
-
-),
-
 grouping as (
 
-    {{ channel_grouping('sources', 'source_key', utm_source='utm_source', utm_medium='utm_medium', referrer='has_referrer') }}
+    -- the seed's rules, once per distinct source of the sessions
+    {{ grouped_sources('all_sessions', utm_source='utm_source', utm_medium='utm_medium', referrer=share_link_referrer('referrer_customer_key')) }}
 
 ),
 
@@ -240,8 +217,8 @@ sessions as (
         all_sessions.variant
     from all_sessions
     left join grouping
-        on {{ surrogate_key(['all_sessions.utm_source', 'all_sessions.utm_medium', "case when all_sessions.referrer_customer_key is not null then 'share_link' end"]) }}
-        = grouping.grouped_key
+        on {{ source_key(utm_source='all_sessions.utm_source', utm_medium='all_sessions.utm_medium', referrer=share_link_referrer('all_sessions.referrer_customer_key')) }}
+        = grouping.source_key
 
 )
 

@@ -2,7 +2,6 @@
 
 -- depends_on: {{ ref('int_rebuilt_dates') }}
 
-{%- set event_dates = rebuilt_date_values(['events']) if is_daily_run() else [] %}
 
 with
 
@@ -10,12 +9,7 @@ hits as (
 
     select anonymous_id, event_date, channel, traffic_class
     from {{ ref('int_hit_sources') }}
-    {%- if is_daily_run() %}
-    where {{ date_in('event_date', event_dates) }}
-        {%- if event_dates %}
-        and landed_date >= cast('{{ event_dates[0] }}' as date)
-        {%- endif %}
-    {%- endif %}
+    where {{ in_rebuilt_event_dates() }}
 
 ),
 

@@ -23,15 +23,16 @@ ads as (
 
 ),
 
-content_platforms as (
+posts as (
 
-    select distinct platform from {{ ref('stg_content__post_days') }}
+    select * from {{ ref('stg_content__post_days') }}
 
 ),
 
 content_channels as (
 
-    {{ channel_grouping('content_platforms', 'platform', utm_source='platform') }}
+    -- a post's platform is grouped as a link from it would be (wechat_channels is wechat)
+    {{ grouped_sources('posts', utm_source='platform') }}
 
 ),
 
@@ -42,8 +43,9 @@ content as (
         content_channels.channel,
         sum(posts.impressions) as exposures,
         sum(posts.link_clicks) as clicks
-    from {{ ref('stg_content__post_days') }} as posts
-    inner join content_channels on posts.platform = content_channels.grouped_key
+    from posts
+    inner join content_channels
+        on {{ source_key(utm_source='posts.platform') }} = content_channels.source_key
     group by posts.stat_date, content_channels.channel
 
 ),
