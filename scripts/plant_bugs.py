@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 UNIT = "tests/dbt/test_unit_tests.py"
 STAGING = "tests/dbt/test_staging_latest_version.py"
 E2E = "tests/pipeline/test_end_to_end.py"
+PIPELINE = "tests/pipeline"
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,58 @@ BUGS = (
         "grouped_sources('orders', store='store', utm_source='utm_source',",
         "grouped_sources('orders', store='store', utm_source='null',",
         (UNIT,),
+    ),
+    Bug(
+        "sessions_never_time_out",
+        "dbt_project/macros/cross_db.sql",
+        "    epoch({{ ts }})",
+        "    0 * epoch({{ ts }})",
+        (UNIT,),
+    ),
+    Bug(
+        "a_direct_hit_starts_a_session",
+        "dbt_project/models/intermediate/traffic/int_sessions.sql",
+        "            when campaign_key is not null\n                and campaign_key <>",
+        "            when coalesce(campaign_key, '') <>",
+        (UNIT,),
+    ),
+    Bug(
+        "a_device_belongs_to_its_last_login",
+        "dbt_project/models/intermediate/traffic/int_devices_stitched.sql",
+        "partition by anonymous_id order by first_login_at, customer_key",
+        "partition by anonymous_id order by first_login_at desc, customer_key",
+        (UNIT,),
+    ),
+    Bug(
+        "lookback_a_day_too_long",
+        "dbt_project/models/intermediate/traffic/int_order_touches.sql",
+        "interval {{ var('attribution_lookback_days') }} day\n\n    union",
+        "interval {{ var('attribution_lookback_days') + 1 }} day\n\n    union",
+        (UNIT,),
+    ),
+    Bug(
+        "position_based_middle_gets_a_fifth_each",
+        "dbt_project/models/marts/traffic/fct_attribution.sql",
+        "                / (touches - 2)",
+        "                / 1",
+        (UNIT,),
+    ),
+    Bug(
+        "time_decay_by_days_not_half_lives",
+        "dbt_project/models/marts/traffic/fct_attribution.sql",
+        "/ ({{ var('attribution_half_life_days') }} * 86400.0)",
+        "/ 86400.0",
+        (UNIT,),
+    ),
+    Bug(
+        "visitors_counted_by_session_not_by_hit",
+        "dbt_project/models/intermediate/traffic/int_visitors_daily.sql",
+        "from {{ ref('int_hit_sources') }}",
+        "from (select anonymous_id, session_date as event_date, session_date as landed_date, "
+        "channel, traffic_class from {{ ref('int_sessions') }})",
+        (
+            f"{PIPELINE}/test_growth_marts.py::test_spend_by_channel_and_visitors_by_traffic_class_are_the_true_ones",
+        ),
     ),
     Bug(
         "shipments_oldest_version_wins",
