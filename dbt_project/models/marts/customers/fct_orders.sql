@@ -1,4 +1,6 @@
 {{ config(**incremental_by_date('date_day', hold_back=true)) }}
+-- the ref below sits in a daily run's block, which dbt's parser does not render
+-- depends_on: {{ ref('int_rebuilt_dates') }}
 
 with
 
