@@ -422,14 +422,19 @@ def test_spark_keeps_its_metastore_and_tables_under_the_home(spark_run):
 
 
 def mart_primary_keys() -> dict[str, list[str]]:
-    """Each mart's key as dbt derives it from its tests and constraints (the manifest)."""
+    """Each mart's key: a dbt model's as dbt derives it from its tests and constraints (the
+    manifest), a Python mart's from its contract (assets/<domain>/marts.yml)."""
     from orchestration.lib.dbt_project import growth_dbt_project
+    from orchestration.lib.python_marts import all_contracts
 
     nodes = json.loads(growth_dbt_project.manifest_path.read_text())["nodes"].values()
     return {
-        n["alias"]: n.get("primary_key") or []
-        for n in nodes
-        if n["resource_type"] == "model" and n["schema"] == "marts"
+        **{
+            n["alias"]: n.get("primary_key") or []
+            for n in nodes
+            if n["resource_type"] == "model" and n["schema"] == "marts"
+        },
+        **{name: list(c.primary_key) for name, c in all_contracts().items()},
     }
 
 
