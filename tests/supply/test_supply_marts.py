@@ -18,7 +18,7 @@ from orchestration.simulator import simulate
 from tests.dbt.conftest import run_dbt
 
 START = dt.date(2026, 1, 5)
-DAYS = 60  # about 60 closed purchase orders a supplier: enough to rank ten suppliers
+DAYS = 60  # ~60 closed purchase orders a supplier: enough to rank ten (45 days is not)
 SOURCES = ("orders", "products", "inventory", "purchase_orders", "suppliers")
 MARTS = "+mart_inventory_daily +mart_supplier_performance +mart_stockout_risk"
 
