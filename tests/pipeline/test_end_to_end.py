@@ -364,11 +364,22 @@ def test_an_erased_customer_leaves_no_personal_data_but_keeps_their_orders(simul
 
 def test_rerunning_the_same_dates_leaves_the_marts_identical(simulated_run):
     settings, _, _ = simulated_run
-    before = {t: mart_digest(settings.warehouse, t) for t in ("fct_orders", "dim_products")}
+    marts = (
+        "fct_orders",
+        "dim_products",
+        "fct_order_items",
+        "mart_inventory_daily",
+        "mart_supplier_performance",
+        "mart_fulfillment_daily",
+        "mart_stockout_risk",
+        "mart_demand_forecast",
+        "mart_forecast_accuracy",
+    )
+    before = {t: mart_digest(settings.warehouse, t) for t in marts}
     report_before = (settings.reports / END.isoformat() / "evaluation.json").read_bytes()
     ok, reasons = execute("daily_pipeline", START, END, settings)
     assert ok, reasons
-    after = {t: mart_digest(settings.warehouse, t) for t in ("fct_orders", "dim_products")}
+    after = {t: mart_digest(settings.warehouse, t) for t in marts}
     assert before == after
     assert (settings.reports / END.isoformat() / "evaluation.json").read_bytes() == report_before
 
