@@ -24,6 +24,9 @@ STAGING = "tests/dbt/test_staging_latest_version.py"
 E2E = "tests/pipeline/test_end_to_end.py"
 PIPELINE = "tests/pipeline"
 
+FORECASTER = "tests/supply/test_forecaster.py"
+SUPPLY = "tests/supply/test_supply_marts.py"
+
 
 @dataclass(frozen=True)
 class Bug:
@@ -171,6 +174,51 @@ BUGS = (
         "expr = _hmac_sql(value_of[spec.keys[name]])",
         "expr = value_of[spec.keys[name]]",
         (f"{E2E}::test_no_personal_data_in_marts_or_reports",),
+    ),
+    Bug(
+        "po_received_on_the_promised_day_counted_late",
+        "dbt_project/models/marts/supply/mart_supplier_performance.sql",
+        "cast(received_at as date) <= promised_date as is_on_time",
+        "cast(received_at as date) < promised_date as is_on_time",
+        (UNIT,),
+    ),
+    Bug(
+        "response_p90_by_nearest_rank",
+        "dbt_project/macros/cross_db.sql",
+        "    quantile_cont({{ value }}, {{ fraction }})",
+        "    quantile_disc({{ value }}, {{ fraction }})",
+        (UNIT,),
+    ),
+    Bug(
+        "days_of_supply_over_29_days",
+        "dbt_project/models/marts/supply/mart_inventory_daily.sql",
+        "when history.date_day >= {{ add_days('rebuilt.date_day', 1 - sales_window_days) }}\n"
+        "                then history.units_sold",
+        "when history.date_day >= {{ add_days('rebuilt.date_day', - sales_window_days) }}\n"
+        "                then history.units_sold",
+        (UNIT,),
+    ),
+    Bug(
+        "restated_stock_leaves_later_windows_stale",
+        "dbt_project/models/marts/supply/mart_inventory_daily.sql",
+        "{{ rebuilt_dates_with_window(['inventory', 'orders'], 'daily', 'date_day', "
+        "turnover_window_days) }}",
+        "{{ rebuilt_dates(['inventory', 'orders']) }}",
+        (UNIT,),
+    ),
+    Bug(
+        "stock_out_counted_on_hand_not_available",
+        "dbt_project/models/marts/supply/mart_inventory_daily.sql",
+        "sum(case when stock_levels.available <= thresholds.stockout_max_available",
+        "sum(case when stock_levels.on_hand < thresholds.stockout_max_available",
+        (SUPPLY,),
+    ),
+    Bug(
+        "every_sku_forecast_by_croston",
+        "assets/supply/forecast.py",
+        "return CROSTON if self.intermittent else ETS",
+        "return CROSTON",
+        (FORECASTER,),
     ),
 )
 

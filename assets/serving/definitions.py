@@ -17,7 +17,8 @@ from orchestration.settings import load_settings
         "and into Parquet files beside it; "
         "replaced atomically after each run whose report gates passed."
     ),
-    deps=["evaluation_report"],
+    # after every mart is written: the report's, and the Python marts of the supply forecast
+    deps=["evaluation_report", "mart_demand_forecast", "mart_forecast_accuracy"],
     partitions_def=daily_partitions,
     backfill_policy=single_run,
     kinds={"duckdb", "parquet"},

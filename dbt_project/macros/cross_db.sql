@@ -97,4 +97,100 @@
         {%- endif %}
     {%- endfor %}
     end)
+
+{#- One row per item line of an order: `order_id`, `line_number` (1-based, in the array's
+    order), `sku_id`, `qty`, `unit_price`, `discount`, from a relation with `order_id` and the
+    `items` JSON array ([{sku_id, qty, unit_price, discount}]). -#}
+{% macro order_item_lines(relation) -%}
+    {{ return(adapter.dispatch('order_item_lines', 'growth')(relation)) }}
+{%- endmacro %}
+{% macro default__order_item_lines(relation) -%}
+    select
+        order_id,
+        line_number,
+        item.sku_id as sku_id,
+        cast(item.qty as bigint) as qty,
+        cast(item.unit_price as decimal(18, 2)) as unit_price,
+        cast(item.discount as decimal(18, 2)) as discount
+    from (
+        select
+            order_id,
+            unnest(generate_series(1, len(lines))) as line_number,
+            unnest(lines) as item
+        from (
+            select
+                order_id,
+                from_json(items, '[{"sku_id": "VARCHAR", "qty": "BIGINT", "unit_price": "DECIMAL(18,2)", "discount": "DECIMAL(18,2)"}]') as lines
+            from {{ relation }}
+        ) as parsed
+    ) as exploded
+{%- endmacro %}
+{% macro spark__order_item_lines(relation) -%}
+    select
+        order_id,
+        position + 1 as line_number,
+        item.sku_id as sku_id,
+        cast(item.qty as bigint) as qty,
+        cast(item.unit_price as decimal(18, 2)) as unit_price,
+        cast(item.discount as decimal(18, 2)) as discount
+    from {{ relation }}
+    lateral view posexplode(
+        from_json(items, 'array<struct<sku_id:string,qty:bigint,unit_price:decimal(18,2),discount:decimal(18,2)>>')
+    ) exploded as position, item
+{%- endmacro %}
+
+{#- Whole seconds from one timestamp to a later one (naive local times on both engines). -#}
+{% macro seconds_between(start, end) -%}
+    {{ return(adapter.dispatch('seconds_between', 'growth')(start, end)) }}
+{%- endmacro %}
+{% macro default__seconds_between(start, end) -%}
+    date_diff('second', {{ start }}, {{ end }})
+{%- endmacro %}
+{% macro spark__seconds_between(start, end) -%}
+    timestampdiff(SECOND, {{ start }}, {{ end }})
+{%- endmacro %}
+
+{#- Days from one date to a later one. -#}
+{% macro days_between(start, end) -%}
+    {{ return(adapter.dispatch('days_between', 'growth')(start, end)) }}
+{%- endmacro %}
+{% macro default__days_between(start, end) -%}
+    date_diff('day', {{ start }}, {{ end }})
+{%- endmacro %}
+{% macro spark__days_between(start, end) -%}
+    datediff({{ end }}, {{ start }})
+{%- endmacro %}
+
+{#- A date plus a number of days (negative: before), the number a literal or a column. -#}
+{% macro add_days(date, days) -%}
+    {{ return(adapter.dispatch('add_days', 'growth')(date, days)) }}
+{%- endmacro %}
+{% macro default__add_days(date, days) -%}
+    cast({{ date }} + cast({{ days }} as integer) as date)
+{%- endmacro %}
+{% macro spark__add_days(date, days) -%}
+    date_add({{ date }}, cast({{ days }} as integer))
+{%- endmacro %}
+
+{#- The first day of a date's month, as a date. -#}
+{% macro month_start(date) -%}
+    {{ return(adapter.dispatch('month_start', 'growth')(date)) }}
+{%- endmacro %}
+{% macro default__month_start(date) -%}
+    cast(date_trunc('month', {{ date }}) as date)
+{%- endmacro %}
+{% macro spark__month_start(date) -%}
+    trunc({{ date }}, 'MM')
+{%- endmacro %}
+
+{#- The p-quantile of a numeric column, interpolated linearly between the two nearest ranks
+    (DuckDB's quantile_cont and Spark's percentile compute the same thing). -#}
+{% macro percentile_cont(value, fraction) -%}
+    {{ return(adapter.dispatch('percentile_cont', 'growth')(value, fraction)) }}
+{%- endmacro %}
+{% macro default__percentile_cont(value, fraction) -%}
+    quantile_cont({{ value }}, {{ fraction }})
+{%- endmacro %}
+{% macro spark__percentile_cont(value, fraction) -%}
+    percentile({{ value }}, {{ fraction }})
 {%- endmacro %}

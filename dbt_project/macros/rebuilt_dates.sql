@@ -59,4 +59,18 @@
         ({{ date_in(event_date, dates) }}
         {%- if dates %} and {{ landed_date }} >= cast('{{ dates[0] }}' as date){% endif %})
     {%- endif -%}
+
+{#- The dates of `dates_relation` (a CTE or relation with `date_column`) that a daily run
+    rebuilds for a model with a trailing window of `window_days` days: those a reason restates
+    and the `window_days - 1` dates after each, whose windows hold it. `window_days` may be a
+    column of `dates_relation` (a seed's value joined in). As a subquery. -#}
+{% macro rebuilt_dates_with_window(reasons, dates_relation, date_column, window_days) -%}
+    (
+        select distinct dated.{{ date_column }}
+        from {{ dates_relation }} as dated
+        inner join {{ ref('int_rebuilt_dates') }} as restated
+            on restated.reason in ({%- for reason in reasons %}'{{ reason }}'{% if not loop.last %}, {% endif %}{% endfor -%})
+            and dated.{{ date_column }} between restated.date_day
+            and {{ add_days('restated.date_day', window_days ~ ' - 1') }}
+    )
 {%- endmacro %}

@@ -443,6 +443,7 @@ class _Simulation:
             "orders": by_order,
             "parameters": self._parameters(nps_p, aided, unaided),
             "faults": self.fault_records,
+            "supply": self._supply_truth(),
             "definitions": {
                 "orders": "latest snapshot (max updated_at) per order among loadable files; "
                 "counted on the Asia/Shanghai date of paid_at when not null",
@@ -457,6 +458,11 @@ class _Simulation:
                 "a session of that traffic class (class from the session's "
                 "utm_source/utm_medium, see parameters.channel_rules)",
                 "events": "distinct event_id per Asia/Shanghai date of event_time",
+                "supply": "suppliers: each supplier's true P(a purchase order arrives late), "
+                "nominal lead time and master data; unreliable_supplier: the one supplier made "
+                "late and short on purpose; stockouts: [date, warehouse_id, sku_id] of every "
+                "end-of-day stock level with nothing available (on_hand - reserved <= 0) of a "
+                "SKU launched on or before that date",
                 "orders_map": "true channel and traffic_class of each paid order: marketplace "
                 "store's own channel (douyin_shop -> douyin) with traffic_class "
                 "natural; owned stores: last touch within 30 days before "
@@ -466,6 +472,28 @@ class _Simulation:
                 "before created_at, oldest first, with its time, channel, traffic class, "
                 "utm source and medium, campaign and post",
             },
+        }
+
+    def _supply_truth(self) -> dict:
+        w = self.w
+        tiers = ("strategic", "preferred", "approved")
+        suppliers = {
+            f"SUP{k:04d}": {
+                "late_p": round(float(w.sup_late_p[k]), 4),
+                "lead_days": int(w.sup_lead[k]),
+                "tier": tiers[int(w.sup_tier[k])],
+                "certified": bool(w.sup_cert[k]),
+                "has_backup": bool(w.sup_backup[k] >= 0),
+                "skus": int((w.sku_supplier == k).sum()),
+            }
+            for k in range(len(w.sup_late_p))
+        }
+        return {
+            "unreliable_supplier": f"SUP{w.sup_unreliable:04d}",
+            "suppliers": suppliers,
+            "stockouts": [
+                [str(w.date(i)), w.wh_ids[wh], w.sku_ids[sku]] for i, wh, sku in w.stockouts
+            ],
         }
 
     def _parameters(self, nps_p: np.ndarray, aided: float, unaided: float) -> dict:

@@ -488,7 +488,29 @@ def shipments_table(w, parts: list[dict]) -> pa.Table | None:
 
 
 # ------------------------------------------------------------------------ stock and supply
+# The one clearly unreliable supplier the simulation injects (named in _truth.json): late on
+# most orders and by much more, often short on the last delivery, and a small approved
+# supplier without certification or a backup, as such suppliers tend to be.
+UNRELIABLE_LATE_P = 0.9
+UNRELIABLE_EXTRA_DELAY_DAYS = (7, 16)  # on top of the usual 1-10 days when late
+UNRELIABLE_SHORT_P = 0.5  # share of its orders that close short of the quantity ordered
+UNRELIABLE_SHORT_FILL = (0.6, 0.9)
+
+
+def pick_unreliable_supplier(w) -> None:
+    """The supplier of the most SKUs (the lowest id on a tie) becomes the unreliable one: no
+    random draw, so no other phase's stream moves."""
+    u = int(np.argmax(np.bincount(w.sku_supplier, minlength=len(w.sup_late_p))))
+    w.sup_unreliable = u
+    w.sup_late_p[u] = UNRELIABLE_LATE_P
+    w.sup_tier[u] = 2  # approved
+    w.sup_cert[u] = False
+    w.sup_backup[u] = -1
+
+
 def init_supply(w) -> None:
+    pick_unreliable_supplier(w)
+    w.stockouts = []  # (day index, warehouse index, sku index) of every end-of-day stock-out
     rng = w.rng(9, -1)
     units_per_day = 1_000 * w.V * 1.45 * 1.22
     share = w.sku_pop / w.sku_pop.sum()
@@ -536,6 +558,16 @@ def _new_pos(
     cancel_t = np.where(cancel, ordered + rng.integers(1, 5, n) * DAY, NEVER)
     first_t = np.where(cancel, NEVER, first_t)
     final_t = np.where(cancel, NEVER, np.where(partial, final_t, NEVER))
+    # The unreliable supplier: later, and often short. Its draws come last, so every draw
+    # above is what it was for every supplier.
+    bad = sup == w.sup_unreliable
+    extra = np.where(bad & late, rng.integers(*UNRELIABLE_EXTRA_DELAY_DAYS, n), 0) * DAY
+    short = bad & (rng.random(n) < UNRELIABLE_SHORT_P)
+    fill = rng.uniform(*UNRELIABLE_SHORT_FILL, n)
+    first_t = np.where(first_t < NEVER, first_t + extra, NEVER)
+    final_t = np.where(final_t < NEVER, final_t + extra, NEVER)
+    final_q = np.where(short, np.minimum(np.round(qty * fill), final_q), final_q).astype(np.int64)
+    first_q = np.minimum(first_q, final_q)
     seq = np.arange(w.po_seq, w.po_seq + n)
     w.po_seq += n
     w.po_batches.append(
@@ -613,6 +645,9 @@ def step_supply(
             keep.append(b)
     w.po_batches = keep
     w.on_hand = np.maximum(w.on_hand + received - shipped_units, 0)
+    # A stock-out: a launched SKU with nothing available (on hand - reserved) at end of day.
+    wh_out, sku_out = np.nonzero((w.on_hand - reserved <= 0) & (w.sku_launch <= i)[None, :])
+    w.stockouts.extend(zip([i] * len(wh_out), wh_out.tolist(), sku_out.tolist(), strict=True))
     # Reorder when the stock position falls below lead-time demand plus safety stock.
     position = w.on_hand - reserved + in_transit
     lead = w.sup_lead[w.sku_supplier][None, :]

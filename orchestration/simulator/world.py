@@ -157,7 +157,10 @@ class World:
         backup = (np.arange(ns) + rng.integers(1, max(ns, 2), ns)) % ns
         self.sup_backup = np.where(has_backup & (backup != np.arange(ns)), backup, -1)
         self.sup_lead = rng.integers(7, 31, ns)  # nominal lead time, days
-        self.sup_late_p = rng.uniform(0.05, 0.35, ns)
+        # P(a PO arrives late): real suppliers range from nearly always on time to late on
+        # every other order. One uniform draw per supplier, as before (the range only scales
+        # it), so the draws after it, and everything they shape, stay as they were.
+        self.sup_late_p = rng.uniform(0.02, 0.5, ns)
         self.sup_production = self.sup_kind == 3  # contract manufacturers run production orders
 
         # Products: SPUs of 1-4 sizes.

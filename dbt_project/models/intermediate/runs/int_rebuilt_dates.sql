@@ -13,12 +13,20 @@
     events          an event of that date
     ads             an ad platform's report of that date
     content         a post's metrics of that date
+    inventory       a stock level of that snapshot date (a late or restated figure)
+    shipments       a version of a shipment shipped on it (a later delivery, exception or
+                    return restates its ship date)
+    purchase_orders a version of a purchase order ordered or received on it
 -#}
 
 {%- set changes = [
     ('events', source('events', 'events'), 'cast(event_time as date)'),
     ('ads', source('ads', 'ad_platform_daily'), 'date_day'),
     ('content', source('content', 'content_post_daily'), 'stat_date'),
+    ('inventory', source('inventory', 'inventory'), 'snapshot_date'),
+    ('shipments', source('shipments', 'shipments'), 'cast(shipped_at as date)'),
+    ('purchase_orders', source('purchase_orders', 'purchase_orders'), 'cast(ordered_at as date)'),
+    ('purchase_orders', source('purchase_orders', 'purchase_orders'), 'cast(received_at as date)'),
 ] -%}
 
 with

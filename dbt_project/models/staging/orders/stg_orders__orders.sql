@@ -40,6 +40,9 @@ renamed as (
         {{ order_units('items') }} as units,
         {{ json_array_size('items') }} as item_lines,
 
+        ----------  items (JSON array of {sku_id, qty, unit_price, discount})
+        items,
+
         ----------  timestamps (naive Asia/Shanghai local time)
         created_at,
         paid_at,

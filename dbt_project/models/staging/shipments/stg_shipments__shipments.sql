@@ -14,17 +14,30 @@ versions as (
 
 ),
 
+exceptions as (
+
+    -- a delivery exception is a passing status: the latest version of a shipment that had
+    -- one is usually `delivered`, so it is kept as a flag over every version
+    select
+        shipment_id,
+        max(case when status = 'exception' then 1 else 0 end) = 1 as had_exception
+    from source
+    group by shipment_id
+
+),
+
 renamed as (
 
     select
         ----------  ids
-        shipment_id,
+        versions.shipment_id,
         order_id,
         warehouse_id,
 
         ----------  attributes
         carrier,
         status,
+        exceptions.had_exception,
 
         ----------  dates and timestamps (naive Asia/Shanghai local time)
         created_at,
@@ -38,6 +51,7 @@ renamed as (
         _business_date as last_landed_date
 
     from versions
+    inner join exceptions on versions.shipment_id = exceptions.shipment_id
 
 )
 

@@ -1,0 +1,187 @@
+"""Supply: the demand forecast and its backtest, two Python marts (marts.yml) written on the
+engine dbt built the marts on, so BI, the report and the serving copy read them like any mart.
+
+The method is in forecast.py. Reads go through `open_marts` (on DuckDB a read-only handle on
+the warehouse file, closed before the writer connection opens) and writes through
+`write_mart`, so the same code runs on DuckDB and Spark; inputs are read sorted, so both
+engines fit the same series and write the same forecasts.
+"""
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pyarrow as pa
+
+from orchestration.lib.gate_ledger import failed_gates
+from orchestration.lib.marts import open_marts
+from orchestration.lib.partitions import daily_partitions, partition_dates, single_run
+from orchestration.lib.python_marts import column_schema, load_contracts, write_mart
+from orchestration.settings import Settings, load_settings
+
+CONTRACTS = load_contracts(Path(__file__).with_name("marts.yml"))
+FORECAST = CONTRACTS["mart_demand_forecast"]
+ACCURACY = CONTRACTS["mart_forecast_accuracy"]
+DEMAND = dg.AssetKey("fct_order_items")
+FCT_ORDERS = dg.AssetKey("fct_orders")
+
+
+def max_forecast_dates() -> int:
+    """How many of a run's dates get a forecast (the newest): each costs a fit of every SKU,
+    so a year's backfill forecasts its last week, not 365 times (`GROWTH_FORECAST_MAX_DATES`)."""
+    return max(1, int(os.environ.get("GROWTH_FORECAST_MAX_DATES") or 7))
+
+
+def use_numba_cache(settings: Settings) -> None:
+    """Numba's on-disk cache under the home (`$GROWTH_HOME/cache/numba`), not beside the
+    installed packages, for whatever in the stack JIT-compiles with numba when it is installed
+    (utilsforecast's optional kernels). statsforecast 2 itself ships compiled code."""
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(settings.home / "cache" / "numba"))
+
+
+def read_demand(settings: Settings, first: dt.date, last: dt.date):
+    """Daily units per SKU (rows sku_id, date_day, units), sorted, from fct_order_items."""
+    with open_marts(settings) as con:
+        table = con.execute(
+            "select sku_id, date_day, cast(sum(units) as bigint) as units "
+            "from marts.fct_order_items where date_day between ? and ? "
+            "group by sku_id, date_day order by sku_id, date_day",
+            [first, last],
+        ).to_arrow_table()
+    return table.to_pandas()
+
+
+ARROW_TYPES = {
+    "date": pa.date32(),
+    "string": pa.string(),
+    "integer": pa.int32(),
+    "double": pa.float64(),
+    "boolean": pa.bool_(),
+}
+
+
+def arrow_schema(contract) -> pa.Schema:
+    """The contract's columns as Arrow types, so every date's rows share one schema (a date
+    whose scores are all null would otherwise infer a null column)."""
+    return pa.schema([(c.name, ARROW_TYPES[c.data_type]) for c in contract.columns])
+
+
+def forecast_tables(forecast_date: dt.date, result) -> tuple[pa.Table, pa.Table]:
+    """The two marts' rows of one forecast date."""
+    from assets.supply.forecast import HORIZON
+
+    skus = sorted(result.forecast)
+    days = np.arange(1, HORIZON + 1)
+    models = {s: result.accuracy[s]["model"] for s in skus}
+    forecast = pa.table(
+        {
+            "forecast_date": [forecast_date] * (len(skus) * HORIZON),
+            "sku_id": [s for s in skus for _ in days],
+            "days_ahead": [int(d) for _ in skus for d in days],
+            "target_date": [forecast_date + dt.timedelta(days=int(d)) for _ in skus for d in days],
+            "forecast_units": [float(v) for s in skus for v in result.forecast[s]],
+            "model": [models[s] for s in skus for _ in days],
+        },
+        schema=arrow_schema(FORECAST),
+    )
+    columns = [c.name for c in ACCURACY.columns if c.name not in ("forecast_date", "sku_id")]
+    accuracy = pa.table(
+        {
+            "forecast_date": [forecast_date] * len(skus),
+            "sku_id": skus,
+            **{c: [result.accuracy[s][c] for s in skus] for c in columns},
+        },
+        schema=arrow_schema(ACCURACY),
+    )
+    return forecast, accuracy
+
+
+@dg.multi_asset(
+    name="demand_forecast",
+    specs=[
+        dg.AssetSpec(
+            key=contract.name,
+            description=contract.description,
+            deps=[DEMAND, FCT_ORDERS],
+            group_name="supply",
+            owners=["team:growth-data"],
+            kinds={"python", "statsforecast"},
+            metadata={"dagster/column_schema": column_schema(contract)},
+        )
+        for contract in (FORECAST, ACCURACY)
+    ],
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    pool="warehouse",
+    required_resource_keys={"warehouse"},
+)
+def demand_forecast(context: dg.AssetExecutionContext):
+    from assets.supply.forecast import HISTORY_DAYS, build_series, forecast_all, warm_up
+
+    settings = load_settings()
+    use_numba_cache(settings)
+    dates = partition_dates(context)
+    with context.resources.warehouse.connect(read_only=True) as con:
+        held_back = failed_gates(con, dates)
+    for date in held_back:
+        context.log.warning(f"no forecast as of {date}: it failed {', '.join(held_back[date])}")
+    forecast_dates = [dt.date.fromisoformat(d) for d in dates if d not in held_back][
+        -max_forecast_dates() :
+    ]
+    warm_up_seconds = warm_up()
+    forecasts, accuracies, timings = [], [], {}
+    if forecast_dates:
+        demand = read_demand(
+            settings,
+            forecast_dates[0] - dt.timedelta(days=HISTORY_DAYS - 1),
+            forecast_dates[-1],
+        )
+        for number, forecast_date in enumerate(forecast_dates, start=1):
+            result = forecast_all(build_series(demand, forecast_date))
+            forecast, accuracy = forecast_tables(forecast_date, result)
+            forecasts.append(forecast)
+            accuracies.append(accuracy)
+            for key, seconds in result.timings.items():
+                timings[key] = timings.get(key, 0.0) + seconds
+            context.log.info(
+                f"[{number}/{len(forecast_dates)}] forecast as of {forecast_date}: "
+                f"{accuracy.num_rows} SKUs"
+            )
+    forecast = pa.concat_tables(forecasts) if forecasts else None
+    accuracy = pa.concat_tables(accuracies) if accuracies else None
+    written = {FORECAST.name: 0, ACCURACY.name: 0}
+    if forecast is not None:
+        if settings.dbt_target == "duckdb":
+            with context.resources.warehouse.connect() as con:
+                written[FORECAST.name] = write_mart(settings, FORECAST, forecast, con)
+                written[ACCURACY.name] = write_mart(settings, ACCURACY, accuracy, con)
+        else:
+            written[FORECAST.name] = write_mart(settings, FORECAST, forecast)
+            written[ACCURACY.name] = write_mart(settings, ACCURACY, accuracy)
+    common = {
+        "forecast_dates": dg.MetadataValue.json([d.isoformat() for d in forecast_dates]),
+        "held_back_dates": dg.MetadataValue.json(held_back),
+        "warm_up_seconds": round(warm_up_seconds, 3),
+        **{f"{key}_seconds": round(value, 3) for key, value in sorted(timings.items())},
+    }
+    yield dg.MaterializeResult(
+        asset_key=FORECAST.name,
+        metadata={**common, "dagster/row_count": written[FORECAST.name]},
+    )
+    mean_mase = None
+    if accuracy is not None:
+        mase = [m for m in accuracy.column("mase").to_pylist() if m is not None]
+        mean_mase = round(float(np.mean(mase)), 4) if mase else None
+    yield dg.MaterializeResult(
+        asset_key=ACCURACY.name,
+        metadata={
+            **common,
+            "dagster/row_count": written[ACCURACY.name],
+            "mean_mase": mean_mase,
+        },
+    )
+
+
+defs = dg.Definitions(assets=[demand_forecast])

@@ -1,0 +1,261 @@
+"""Daily demand per SKU, forecast 28 days ahead, with a rolling-origin backtest of its accuracy.
+
+Pure functions over numpy arrays (no warehouse, no Dagster), so a test or a benchmark feeds
+them any series. The asset (`definitions.py`) reads the demand and writes the two marts.
+
+The models (Nixtla's statsforecast, compiled ahead of time: no JIT):
+- smooth demand: AutoETS with a weekly season (`ETS_SPEC`: error and season chosen per SKU
+  by AICc, no trend: a daily SKU series here is a level and a weekly shape, and the trend
+  candidates cost five times the fit time, measured by scripts/bench_forecast.py);
+- intermittent demand (a mean interval between sales days of at least `INTERMITTENT_ADI`,
+  Syntetos and Boylan's cut-off): Croston with optimised smoothing;
+- a SKU with less than `MIN_MODEL_DAYS` of history (8 weeks: 4 to fit, 4 to test): the mean
+  of its history (`historic_average`), the documented fallback, so a brand-new SKU, or a
+  warehouse with a few days of data, still gets a forecast.
+
+A series runs from the SKU's first sale in the last `HISTORY_DAYS` to the forecast date, days
+without sales as 0. Forecasts are clipped at 0.
+
+Accuracy (mart_forecast_accuracy), from a rolling-origin backtest: origins 28 days apart
+ending at the forecast date (up to `BACKTEST_WINDOWS`; ETS fitted at the earliest origin and
+rolled forward to the later ones, statsforecast's refit=False; Croston refitted at each), each
+followed by a 28-day test. WAPE = sum |y - forecast| / sum y over the test days. MASE
+(Hyndman and Koehler 2006) = the mean of each window's MAE / the in-sample MAE of the
+one-step seasonal naive forecast (lag 7) on that window's training data; `baseline_mase` is
+the same for the seasonal-naive forecast (the last week repeated), so the model beats
+seasonal naive where mase < baseline_mase, and the in-sample naive benchmark where mase < 1.
+A short series (the historic-average SKUs) is backtested on one origin halfway through its
+history (at most 28 test days), with lag 1 instead of 7 when its training part is shorter
+than two weeks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+HORIZON = 28
+SEASON = 7
+HISTORY_DAYS = 365
+BACKTEST_WINDOWS = 3
+MIN_MODEL_DAYS = 8 * SEASON
+INTERMITTENT_ADI = 1.32
+ETS_SPEC = "ZNZ"
+# SKUs per statsforecast call: bounds the memory of one call at any catalogue size
+BATCH_SKUS = 1_000
+# below this many SKUs a process pool costs more than it saves
+PARALLEL_MIN_SKUS = 400
+
+ETS, CROSTON, MEAN = "auto_ets", "croston_optimized", "historic_average"
+
+
+@dataclass
+class Series:
+    """One SKU's daily demand up to the forecast date (oldest first)."""
+
+    sku_id: str
+    y: np.ndarray
+
+    @property
+    def intermittent(self) -> bool:
+        sales_days = int(np.count_nonzero(self.y))
+        return sales_days == 0 or len(self.y) / sales_days >= INTERMITTENT_ADI
+
+    @property
+    def model(self) -> str:
+        if len(self.y) < MIN_MODEL_DAYS:
+            return MEAN
+        return CROSTON if self.intermittent else ETS
+
+
+@dataclass
+class Result:
+    """Forecasts and backtest scores of one forecast date."""
+
+    forecast: dict[str, np.ndarray] = field(default_factory=dict)  # sku -> 28 units
+    accuracy: dict[str, dict] = field(default_factory=dict)  # sku -> scores
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def jobs() -> int:
+    """Worker processes for statsforecast: `GROWTH_FORECAST_JOBS`, else every core."""
+    return max(1, int(os.environ.get("GROWTH_FORECAST_JOBS") or os.cpu_count() or 1))
+
+
+def build_series(
+    frame: pd.DataFrame, forecast_date: dt.date, history_days: int = HISTORY_DAYS
+) -> list[Series]:
+    """Series from rows (sku_id, date_day, units), sorted by SKU: each from the SKU's first
+    sale in the window to the forecast date, days without sales as 0."""
+    first = forecast_date - dt.timedelta(days=history_days - 1)
+    frame = frame[(frame["date_day"] >= first) & (frame["date_day"] <= forecast_date)]
+    out: list[Series] = []
+    for sku_id, rows in frame.groupby("sku_id", sort=True):
+        rows = rows[rows["units"] > 0]
+        if rows.empty:
+            continue
+        start = min(rows["date_day"])
+        length = (forecast_date - start).days + 1
+        y = np.zeros(length)
+        np.add.at(y, [(d - start).days for d in rows["date_day"]], rows["units"].to_numpy(float))
+        out.append(Series(str(sku_id), y))
+    return out
+
+
+# ------------------------------------------------------------------------------ scoring
+def seasonal_naive(train: np.ndarray, h: int, m: int) -> np.ndarray:
+    """The last m days repeated over h days."""
+    last = train[-m:]
+    return np.array([last[j % m] for j in range(h)], dtype=float)
+
+
+def naive_scale(train: np.ndarray, m: int) -> float | None:
+    """In-sample MAE of the one-step seasonal naive forecast (lag m); None when undefined."""
+    if len(train) <= m:
+        return None
+    scale = float(np.mean(np.abs(train[m:] - train[:-m])))
+    return scale if scale > 0 else None
+
+
+def score(windows: list[tuple[np.ndarray, np.ndarray, np.ndarray]], m: int) -> dict:
+    """WAPE and MASE of a model and of seasonal naive over backtest windows of (train, test,
+    forecast)."""
+    abs_err = base_err = actual = 0.0
+    mase, base_mase = [], []
+    days = 0
+    for train, test, forecast in windows:
+        baseline = seasonal_naive(train, len(test), m)
+        abs_err += float(np.abs(test - forecast).sum())
+        base_err += float(np.abs(test - baseline).sum())
+        actual += float(test.sum())
+        days += len(test)
+        scale = naive_scale(train, m)
+        if scale is not None:
+            mase.append(float(np.mean(np.abs(test - forecast))) / scale)
+            base_mase.append(float(np.mean(np.abs(test - baseline))) / scale)
+    return {
+        "wape": abs_err / actual if actual > 0 else None,
+        "baseline_wape": base_err / actual if actual > 0 else None,
+        "mase": float(np.mean(mase)) if mase else None,
+        "baseline_mase": float(np.mean(base_mase)) if base_mase else None,
+        "backtest_windows": len(windows),
+        "backtest_days": days,
+    }
+
+
+# ------------------------------------------------------------------------------- models
+def _statsforecast_model(kind: str):
+    from statsforecast.models import AutoETS, CrostonOptimized
+
+    if kind == ETS:
+        return AutoETS(season_length=SEASON, model=ETS_SPEC, alias=kind)
+    return CrostonOptimized(alias=kind)
+
+
+def _long_frame(series: list[Series]) -> pd.DataFrame:
+    """statsforecast's long format; every series ends on the same (arbitrary) day."""
+    end = pd.Timestamp("2000-01-01") + pd.Timedelta(days=max(len(s.y) for s in series))
+    parts = [
+        pd.DataFrame(
+            {
+                "unique_id": s.sku_id,
+                "ds": pd.date_range(end=end, periods=len(s.y), freq="D"),
+                "y": s.y,
+            }
+        )
+        for s in series
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _fit_group(kind: str, series: list[Series], windows: int, n_jobs: int, result: Result):
+    """Forecast and backtest of SKUs sharing a model and a number of backtest windows."""
+    from statsforecast import StatsForecast
+
+    frame = _long_frame(series)
+    n_jobs = n_jobs if len(series) >= PARALLEL_MIN_SKUS else 1
+    model = _statsforecast_model(kind)
+    started = time.perf_counter()
+    sf = StatsForecast(models=[model], freq="D", n_jobs=n_jobs)
+    forecast = sf.forecast(h=HORIZON, df=frame)
+    fitted = time.perf_counter()
+    # ETS is fitted once, at the earliest origin, and rolled forward (its `forward`); Croston
+    # has no forward and costs next to nothing, so it is refitted at every origin
+    backtest = sf.cross_validation(
+        h=HORIZON, df=frame, n_windows=windows, step_size=HORIZON, refit=kind != ETS
+    )
+    result.timings["fit_forecast"] = result.timings.get("fit_forecast", 0.0) + fitted - started
+    result.timings["backtest"] = result.timings.get("backtest", 0.0) + time.perf_counter() - fitted
+    values = forecast.sort_values(["unique_id", "ds"])
+    for sku_id, rows in values.groupby("unique_id", sort=True):
+        result.forecast[str(sku_id)] = np.maximum(rows[kind].to_numpy(float), 0.0)
+    by_sku = {s.sku_id: s for s in series}
+    backtest = backtest.sort_values(["unique_id", "cutoff", "ds"])
+    for sku_id, rows in backtest.groupby("unique_id", sort=True):
+        y = by_sku[str(sku_id)].y
+        parts = []
+        for k, (_, window) in enumerate(rows.groupby("cutoff", sort=True)):
+            origin = len(y) - (windows - k) * HORIZON
+            forecast = np.maximum(window[kind].to_numpy(float), 0.0)
+            parts.append((y[:origin], window["y"].to_numpy(float), forecast))
+        result.accuracy[str(sku_id)] = score(parts, SEASON)
+
+
+def _mean_forecasts(series: list[Series], result: Result) -> None:
+    """The fallback for short histories: the mean, backtested halfway through the history."""
+    for s in series:
+        result.forecast[s.sku_id] = np.full(HORIZON, float(np.mean(s.y)))
+        h = min(HORIZON, len(s.y) // 2)
+        if h == 0:
+            result.accuracy[s.sku_id] = score([], SEASON)
+            continue
+        train, test = s.y[:-h], s.y[-h:]
+        m = SEASON if len(train) >= 2 * SEASON else 1
+        result.accuracy[s.sku_id] = score([(train, test, np.full(h, float(np.mean(train))))], m)
+
+
+def _batches(items: list[Series], size: int) -> Iterator[list[Series]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def forecast_all(series: list[Series], n_jobs: int | None = None) -> Result:
+    """Forecasts and backtest scores of every series (in SKU order, whatever the input's)."""
+    n_jobs = n_jobs or jobs()
+    result = Result()
+    series = sorted(series, key=lambda s: s.sku_id)
+    short = [s for s in series if s.model == MEAN]
+    started = time.perf_counter()
+    _mean_forecasts(short, result)
+    result.timings["fallback"] = time.perf_counter() - started
+    groups: dict[tuple[str, int], list[Series]] = {}
+    for s in series:
+        if s.model != MEAN:
+            windows = min(BACKTEST_WINDOWS, (len(s.y) - 4 * SEASON) // HORIZON)
+            groups.setdefault((s.model, windows), []).append(s)
+    for (kind, windows), members in sorted(groups.items()):
+        for batch in _batches(members, BATCH_SKUS):
+            _fit_group(kind, batch, windows, n_jobs, result)
+    for s in series:
+        accuracy = result.accuracy[s.sku_id]
+        accuracy["model"] = s.model
+        accuracy["history_days"] = len(s.y)
+        accuracy["is_intermittent"] = s.intermittent
+        accuracy["mean_daily_units"] = float(np.mean(s.y))
+    return result
+
+
+def warm_up() -> float:
+    """Seconds to import statsforecast and fit each model once on a tiny series: the one-off
+    cost of a fresh process, reported apart from the fit (statsforecast 2 ships compiled
+    code; nothing is JIT-compiled, so there is no compile cache to keep)."""
+    started = time.perf_counter()
+    y = np.tile([3.0, 4, 5, 3, 0, 2, 6], 10)
+    forecast_all([Series("warm_up_smooth", y + 1), Series("warm_up_sparse", (y == 0) * 1.0)], 1)
+    return time.perf_counter() - started
