@@ -82,9 +82,9 @@ BUGS = (
     ),
     Bug(
         "sessions_never_time_out",
-        "dbt_project/macros/cross_db.sql",
-        "    epoch({{ ts }})",
-        "    0 * epoch({{ ts }})",
+        "dbt_project/models/intermediate/traffic/int_sessions.sql",
+        "                > {{ var('session_timeout_minutes') }} * 60 then 1",
+        "                > {{ var('session_timeout_minutes') }} * 600 then 1",
         (UNIT,),
     ),
     Bug(

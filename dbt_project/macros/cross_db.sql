@@ -29,18 +29,6 @@
     coalesce(json_array_length({{ items_json }}), 0)
 {%- endmacro %}
 
-{#- Seconds since the epoch of a naive timestamp: differences between two of them are
-    durations in seconds on both engines. -#}
-{% macro epoch_seconds(ts) -%}
-    {{ return(adapter.dispatch('epoch_seconds', 'growth')(ts)) }}
-{%- endmacro %}
-{% macro default__epoch_seconds(ts) -%}
-    epoch({{ ts }})
-{%- endmacro %}
-{% macro spark__epoch_seconds(ts) -%}
-    cast(unix_timestamp({{ ts }}) as double)
-{%- endmacro %}
-
 {#- The last non-null value of `value` among the rows of the window so far (the current row
     included, or only those before it). -#}
 {% macro last_non_null(value, partition_by, order_by, preceding_only=false) -%}
@@ -97,6 +85,7 @@
         {%- endif %}
     {%- endfor %}
     end)
+{%- endmacro %}
 
 {#- One row per item line of an order: `order_id`, `line_number` (1-based, in the array's
     order), `sku_id`, `qty`, `unit_price`, `discount`, from a relation with `order_id` and the

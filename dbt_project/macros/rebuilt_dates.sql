@@ -59,6 +59,7 @@
         ({{ date_in(event_date, dates) }}
         {%- if dates %} and {{ landed_date }} >= cast('{{ dates[0] }}' as date){% endif %})
     {%- endif -%}
+{%- endmacro %}
 
 {#- The dates of `dates_relation` (a CTE or relation with `date_column`) that a daily run
     rebuilds for a model with a trailing window of `window_days` days: those a reason restates

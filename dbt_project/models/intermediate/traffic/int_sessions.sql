@@ -72,7 +72,7 @@ gaps as (
         *,
         case
             when lag(event_time) over device_day is null then 1
-            when {{ epoch_seconds('event_time') }} - {{ epoch_seconds('lag(event_time) over device_day') }}
+            when {{ seconds_between('lag(event_time) over device_day', 'event_time') }}
                 > {{ var('session_timeout_minutes') }} * 60 then 1
             else 0
         end as after_timeout

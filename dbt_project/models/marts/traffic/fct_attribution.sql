@@ -25,7 +25,7 @@ decay as (
         *,
         power(
             0.5,
-            ({{ epoch_seconds('created_at') }} - {{ epoch_seconds('touched_at') }})
+            {{ seconds_between('touched_at', 'created_at') }}
             / ({{ var('attribution_half_life_days') }} * 86400.0)
         ) as decay_factor
     from paths
