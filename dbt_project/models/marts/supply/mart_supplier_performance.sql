@@ -104,7 +104,8 @@ scale as (
         max(case when component = '{{ component }}' then weight end) as {{ component }}_weight,
         max(case when component = '{{ component }}' then full_risk_at end) as {{ component }}_full_at,
         {%- endfor %}
-        sum(weight) as total_weight
+        -- an exact sum (a sum of doubles depends on the order it is taken in)
+        cast(sum(cast(weight as decimal(18, 6))) as double) as total_weight
     from weights
 
 ),

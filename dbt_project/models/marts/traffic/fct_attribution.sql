@@ -49,7 +49,11 @@ weighted as (
         end as position_based,
         case
             when touches = 0 then 1.0
-            else decay_factor / sum(decay_factor) over (partition by order_id)
+            -- summed in path order, so the same bits on every run and engine
+            else decay_factor / sum(decay_factor) over (
+                partition by order_id order by touch_number
+                rows between unbounded preceding and unbounded following
+            )
         end as time_decay
     from decay
 

@@ -63,8 +63,9 @@ final as (
         cast(count(*) as bigint) as owned_orders,
         cast(sum(is_attributed) as bigint) as attributed_orders,
         cast(sum(is_attributed) as double) / count(*) as coverage,
-        sum(case when is_attributed = 1 then cast(gmv as double) else 0 end)
-            / nullif(sum(cast(gmv as double)), 0) as gmv_coverage,
+        -- gmv summed as decimals, exactly, whatever order the rows come in
+        cast(sum(case when is_attributed = 1 then gmv else 0 end) as double)
+            / nullif(cast(sum(gmv) as double), 0) as gmv_coverage,
         cast(sum(is_attributed * logged_in_on_every_touch) as bigint) as comparable_orders,
         cast(sum(
             case
