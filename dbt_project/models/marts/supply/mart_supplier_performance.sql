@@ -172,14 +172,16 @@ final as (
         single_sourcing_risk,
         tier_risk_component as tier_risk,
         certification_risk,
-        100 * (
+        -- to six decimals: a score of 0..100 is read to a point, and its last bits would
+        -- follow the order floating-point terms were added in
+        round(100 * (
             lateness_weight * lateness_risk
             + shortfall_weight * shortfall_risk
             + lead_time_variability_weight * lead_time_variability_risk
             + single_sourcing_weight * single_sourcing_risk
             + tier_weight * tier_risk_component
             + certification_weight * certification_risk
-        ) / total_weight as risk_score
+        ) / total_weight, 6) as risk_score
 
     from components
 
