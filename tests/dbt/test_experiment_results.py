@@ -37,6 +37,8 @@ def experiments(tmp_path_factory):
         "build",
         "--select",
         "+mart_experiment_results",
+        "--indirect-selection",
+        "cautious",
         "--exclude-resource-type",
         "unit_test",
     )
