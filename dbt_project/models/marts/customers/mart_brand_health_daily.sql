@@ -165,7 +165,7 @@ figures as (
             as positive_share,
         round(cast(survey_figures.rating_total as double) / nullif(survey_figures.ratings, 0), 6) as mean_rating,
         round(
-            100.0 * (survey_figures.promoters - survey_figures.detractors)
+            100 * cast(survey_figures.promoters - survey_figures.detractors as double)
             / nullif(survey_figures.nps_responses, 0), 6
         ) as nps,
         repurchase.repeat_customer_rate,
