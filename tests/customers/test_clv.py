@@ -25,9 +25,21 @@ PUBLISHED_GAMMA_GAMMA = {"p": 6.25, "q": 3.74, "gamma": 15.44}
 
 
 def growth(*args: str) -> subprocess.CompletedProcess:
+    """The installed command, as an analyst runs it."""
     return subprocess.run(
         [GROWTH, *args], capture_output=True, text=True, timeout=120, env=dict(os.environ)
     )
+
+
+def growth_in_process(monkeypatch, capsys, *args: str) -> tuple[int, str]:
+    """The same entry point in this process (no interpreter start-up): its exit code and what
+    it printed on stderr."""
+    from orchestration import cli
+
+    monkeypatch.setattr(sys, "argv", ["growth", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    return exit_info.value.code, capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
@@ -74,22 +86,34 @@ def test_cdnow_summary_has_the_papers_946_repeat_customers(cdnow_csv):
         ("customer_id,date,amount\n1,2020-01-01,3\n2,2020-01-02,lots\n", "not a number"),
     ],
 )
-def test_growth_clv_says_what_is_wrong_in_one_sentence(tmp_path, content, says):
+def test_growth_clv_says_what_is_wrong_in_one_sentence(
+    tmp_path, monkeypatch, capsys, content, says
+):
     path = tmp_path / "bad.csv"
     path.write_text(content)
-    result = growth("clv", "--transactions", str(path), "--calibration-end", "2020-12-31")
-    assert result.returncode != 0
-    message = result.stderr.strip()
+    code, stderr = growth_in_process(
+        monkeypatch, capsys, "clv", "--transactions", str(path), "--calibration-end", "2020-12-31"
+    )
+    assert code != 0
+    message = stderr.strip()
     assert says in message
     assert "Traceback" not in message
     assert len(message.splitlines()) == 1
 
 
-def test_growth_clv_rejects_a_bad_calibration_date(cdnow_csv):
-    result = growth("clv", "--transactions", str(cdnow_csv), "--calibration-end", "1997-02-30")
-    assert result.returncode != 0
-    assert "not a date" in result.stderr
-    assert "Traceback" not in result.stderr
+def test_growth_clv_rejects_a_bad_calibration_date(cdnow_csv, monkeypatch, capsys):
+    code, stderr = growth_in_process(
+        monkeypatch,
+        capsys,
+        "clv",
+        "--transactions",
+        str(cdnow_csv),
+        "--calibration-end",
+        "1997-02-30",
+    )
+    assert code != 0
+    assert "not a date" in stderr
+    assert "Traceback" not in stderr
 
 
 def test_same_day_purchases_are_one_transaction_and_the_first_is_not_repeat_spend():
