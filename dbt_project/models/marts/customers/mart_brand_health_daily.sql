@@ -157,22 +157,20 @@ figures as (
         coalesce(survey_figures.tracker_responses, 0) as tracker_responses,
         coalesce(survey_figures.nps_responses, 0) as nps_responses,
         coalesce(mention_figures.brand_mentions, 0) as brand_mentions,
-        round(cast(survey_figures.aided_aware as double) / nullif(survey_figures.tracker_responses, 0), 6)
+        -- unrounded here: an index of a rounded figure (12.5 x a six-decimal rating) lands on
+        -- halves that the two engines round differently; every output is rounded once, last
+        cast(survey_figures.aided_aware as double) / nullif(survey_figures.tracker_responses, 0)
             as aided_awareness_rate,
-        round(cast(mention_figures.brand_mentions as double) / nullif(mention_figures.all_mentions, 0), 6)
+        cast(mention_figures.brand_mentions as double) / nullif(mention_figures.all_mentions, 0)
             as share_of_voice,
-        round(cast(mention_figures.positive_mentions as double) / nullif(mention_figures.brand_mentions, 0), 6)
+        cast(mention_figures.positive_mentions as double) / nullif(mention_figures.brand_mentions, 0)
             as positive_share,
-        round(cast(survey_figures.rating_total as double) / nullif(survey_figures.ratings, 0), 6) as mean_rating,
-        round(
-            100 * cast(survey_figures.promoters - survey_figures.detractors as double)
-            / nullif(survey_figures.nps_responses, 0), 6
-        ) as nps,
+        cast(survey_figures.rating_total as double) / nullif(survey_figures.ratings, 0) as mean_rating,
+        100 * cast(survey_figures.promoters - survey_figures.detractors as double)
+        / nullif(survey_figures.nps_responses, 0) as nps,
         repurchase.repeat_customer_rate,
-        round(
-            cast(association_figures.brand_co_mentions as double)
-            / nullif(association_figures.all_co_mentions, 0), 6
-        ) as association_share
+        cast(association_figures.brand_co_mentions as double)
+        / nullif(association_figures.all_co_mentions, 0) as association_share
     from periods
     left join survey_figures
         on periods.date_day = survey_figures.date_day and periods.period = survey_figures.period
@@ -189,16 +187,16 @@ indexed as (
 
     select
         figures.*,
-        round(100 * (
+        100 * (
             weights.w_aided_awareness_rate * aided_awareness_rate + weights.w_share_of_voice * share_of_voice
-        ), 6) as awareness_index,
-        round(100 * (
+        ) as awareness_index,
+        100 * (
             weights.w_positive_share * positive_share + weights.w_rating_score * (mean_rating - 1) / 4
-        ), 6) as reputation_index,
-        round(100 * (
+        ) as reputation_index,
+        100 * (
             weights.w_nps_score * (nps + 100) / 200 + weights.w_repeat_customer_rate * repeat_customer_rate
-        ), 6) as loyalty_index,
-        round(100 * weights.w_association_share * association_share, 6) as association_index
+        ) as loyalty_index,
+        100 * weights.w_association_share * association_share as association_index
     from figures
     cross join weights
 
@@ -208,12 +206,10 @@ composite as (
 
     select
         indexed.*,
-        round(
-            weights.w_awareness_index * awareness_index
-            + weights.w_reputation_index * reputation_index
-            + weights.w_loyalty_index * loyalty_index
-            + weights.w_association_index * association_index, 6
-        ) as composite_index
+        weights.w_awareness_index * awareness_index
+        + weights.w_reputation_index * reputation_index
+        + weights.w_loyalty_index * loyalty_index
+        + weights.w_association_index * association_index as composite_index
     from indexed
     cross join weights
 
@@ -231,11 +227,15 @@ final as (
 
     select
         current_period.date_day,
+        {%- for period, prefix in [('current_period', ''), ('previous_period', 'previous_')] %}
+        {%- set outer = loop %}
         {%- for name, type in measures %}
-        cast(current_period.{{ name }} as {{ type }}) as {{ name }},
+        {%- if type == 'double' %}
+        cast(round({{ period }}.{{ name }}, 6) as double) as {{ prefix }}{{ name }}
+        {%- else %}
+        cast({{ period }}.{{ name }} as {{ type }}) as {{ prefix }}{{ name }}
+        {%- endif %}{{ ',' if not (outer.last and loop.last) }}
         {%- endfor %}
-        {%- for name, type in measures %}
-        cast(previous_period.{{ name }} as {{ type }}) as previous_{{ name }}{{ ',' if not loop.last }}
         {%- endfor %}
     from composite as current_period
     inner join composite as previous_period
