@@ -19,7 +19,6 @@ Conventions, those of the papers (and of the CDNOW benchmark):
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -340,7 +339,3 @@ def predict(result: FitResult, summary: pd.DataFrame, weeks: float) -> pd.DataFr
         },
         index=summary.index,
     )
-
-
-def is_finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
