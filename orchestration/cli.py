@@ -376,6 +376,46 @@ def ui(port: int, host: str) -> None:
     raise SystemExit(subprocess.call(command, cwd=PROJECT_ROOT))
 
 
+@cli.command()
+@click.option(
+    "--transactions",
+    "transactions_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV file with the columns customer_id, date, amount (one row per purchase).",
+)
+@click.option(
+    "--calibration-end",
+    "calibration_end_text",
+    required=True,
+    help="Last date of the fit's history, YYYY-MM-DD (later purchases are ignored).",
+)
+def clv(transactions_path: Path, calibration_end_text: str) -> None:
+    """Fit the CLV model (BG/NBD + Gamma-Gamma) on a transactions file; print its parameters
+    as JSON."""
+    _clv(transactions_path, _parse_date(calibration_end_text, "--calibration-end"))
+
+
+def _clv(transactions_path: Path, calibration_end: dt.date) -> None:
+    import json
+
+    import pandas as pd
+
+    from assets.customers.clv import TransactionsError, fit_transactions
+
+    try:
+        frame = pd.read_csv(transactions_path, dtype={"customer_id": str, "date": str})
+    except (ValueError, UnicodeDecodeError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise click.ClickException(f"{transactions_path} is not a readable CSV: {first}") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    try:
+        result = fit_transactions(frame, calibration_end)
+    except TransactionsError as exc:
+        raise click.ClickException(f"{transactions_path}: {exc}") from None
+    click.echo(json.dumps(result.as_json()))
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 GROWTH = str(Path(sys.executable).parent / "growth")
-COMMANDS = ["simulate", "run", "report", "publish", "demo", "ui"]
+COMMANDS = ["simulate", "run", "report", "publish", "demo", "ui", "clv"]
 
 
 def growth(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

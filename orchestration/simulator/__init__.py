@@ -16,6 +16,7 @@ import numpy as np
 from . import config as C
 from .commerce import emit_orders, finalize_batches, init_supply, sku_weights, step_supply
 from .config import SCALES, Scale
+from .customers_truth import customers_truth
 from .engine import add_bounces, run_marketplace, run_sessions
 from .faults import inject, plan
 from .io import DAY, NAT, NEVER, GzipPool, connect, ensure_dir, touch_success
@@ -126,6 +127,8 @@ class _Simulation:
         self.fault_records: list[dict] = []
         self.dirty_p: list[np.ndarray] = []
         self.dirty_t: list[np.ndarray] = []
+        # day -> (aided awareness probability, brand-tracker respondents): customers_truth
+        self.awareness_by_day: dict[int, tuple[float, int]] = {}
 
     # --------------------------------------------------------------------------- truth
     def _truth_events(self, info: dict) -> None:
@@ -329,6 +332,7 @@ class _Simulation:
             -1,
         )
         aided_p, unaided_p = self.awareness()
+        self.awareness_by_day[i] = (aided_p, kt)
         aid = (rng.random(kt) < aided_p).astype(np.int64)
         un = (aid.astype(bool) & (rng.random(kt) < unaided_p / aided_p)).astype(np.int64)
         rat = rng.choice(5, kt, p=[0.03, 0.07, 0.22, 0.4, 0.28]) + 1
@@ -444,6 +448,9 @@ class _Simulation:
             "parameters": self._parameters(nps_p, aided, unaided),
             "faults": self.fault_records,
             "supply": self._supply_truth(),
+            "customers": customers_truth(
+                w, w.truth_orders.get("customer_paid", []), self.awareness_by_day
+            ),
             "definitions": {
                 "orders": "latest snapshot (max updated_at) per order among loadable files; "
                 "counted on the Asia/Shanghai date of paid_at when not null",

@@ -307,6 +307,10 @@ def finalize_batches(w, t_now: int, force: bool = False) -> None:
             keep.append(b)
             continue
         m = b["ld_paid"] < NEVER
+        # customers' paid orders for customers_truth (cohorts, repeat customers)
+        w.truth_orders.setdefault("customer_paid", []).append(
+            (b["person"][m], b["has_cid"][m], b["ld_paid"][m], b["paid_c"][m] - b["ld_ref"][m])
+        )
         day = (b["ld_paid"][m] - w.t_start) // DAY
         inwin = (day >= 0) & (day < w.days)
         day = day[inwin]

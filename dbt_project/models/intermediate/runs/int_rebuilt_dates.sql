@@ -17,6 +17,8 @@
     shipments       a version of a shipment shipped on it (a later delivery, exception or
                     return restates its ship date)
     purchase_orders a version of a purchase order ordered or received on it
+    surveys         a survey response of that date
+    listening       a social-listening report (mentions or keyword co-mentions) of that date
 -#}
 
 {%- set changes = [
@@ -27,6 +29,8 @@
     ('shipments', source('shipments', 'shipments'), 'cast(shipped_at as date)'),
     ('purchase_orders', source('purchase_orders', 'purchase_orders'), 'cast(ordered_at as date)'),
     ('purchase_orders', source('purchase_orders', 'purchase_orders'), 'cast(received_at as date)'),
+    ('surveys', source('surveys', 'survey_responses'), 'cast(responded_at as date)'),
+    ('listening', source('listening', 'social_listening'), 'date_day'),
 ] -%}
 
 with

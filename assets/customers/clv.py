@@ -1,0 +1,341 @@
+"""Customer lifetime value: BG/NBD (Fader, Hardie and Lee 2005) for how many purchases a
+customer makes and whether they are still "alive", and Gamma-Gamma (Fader, Hardie and Lee
+2005, "RFM and CLV") for what a purchase is worth, both fitted by maximum likelihood.
+
+Pure functions over pandas / numpy (no warehouse, no Dagster), so the `growth clv` command,
+the mart asset (`definitions.py`) and the tests fit the same model. A small scipy
+implementation rather than a library: `lifetimes` has not been maintained since 2020, and the
+two likelihoods are a few lines each (the CDNOW test pins them to the published estimates).
+
+Conventions, those of the papers (and of the CDNOW benchmark):
+- purchases on the same day are one transaction (amounts summed);
+- `frequency` x = repeat transactions (transaction days after the first) in the calibration
+  period; `recency` t_x = time from the first to the last transaction; `T` = time from the
+  first transaction to the end of calibration; time in weeks (days / 7);
+- `monetary_value` = mean value of the repeat transactions (the first one excluded, as
+  Gamma-Gamma models repeat spend), for customers with x > 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special
+
+REQUIRED_COLUMNS = ("customer_id", "date", "amount")
+DAYS_PER_PERIOD = 7.0  # the papers' time unit, a week: it keeps the parameters well scaled
+WEEKS_PER_YEAR = 365.0 / DAYS_PER_PERIOD
+
+
+class TransactionsError(ValueError):
+    """A transactions table the model cannot read (said in one sentence)."""
+
+
+@dataclass(frozen=True)
+class BgNbdParams:
+    r: float
+    alpha: float
+    a: float
+    b: float
+
+
+@dataclass(frozen=True)
+class GammaGammaParams:
+    p: float
+    q: float
+    gamma: float
+
+
+@dataclass
+class FitResult:
+    """A fitted model and how the fit went (attached to the mart asset as metadata)."""
+
+    bgnbd: BgNbdParams
+    gamma_gamma: GammaGammaParams | None
+    customers: int
+    repeat_customers: int
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        """The `growth clv` output (interfaces.md)."""
+        gg = self.gamma_gamma
+        return {
+            "bgnbd": {k: round(v, 6) for k, v in vars(self.bgnbd).items()},
+            "gamma_gamma": {k: round(v, 6) for k, v in vars(gg).items()} if gg else None,
+            "customers": self.customers,
+        }
+
+
+def clean_transactions(frame: pd.DataFrame) -> pd.DataFrame:
+    """`customer_id, date (a date), amount (float)`, one row per customer and day (same-day
+    purchases merged). Raises TransactionsError naming what is wrong."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise TransactionsError(
+            f"the transactions lack the column(s) {', '.join(missing)}; "
+            f"expected {', '.join(REQUIRED_COLUMNS)}"
+        )
+    dates = pd.to_datetime(frame["date"].astype(str), errors="coerce", format="mixed")
+    bad = dates.isna()
+    if bad.any():
+        first = frame.loc[bad, "date"].iloc[0]
+        raise TransactionsError(
+            f"{int(bad.sum())} row(s) have an unparseable date, the first {first!r}"
+        )
+    amounts = pd.to_numeric(frame["amount"], errors="coerce")
+    if amounts.isna().any():
+        first = frame.loc[amounts.isna(), "amount"].iloc[0]
+        raise TransactionsError(
+            f"{int(amounts.isna().sum())} row(s) have an amount that is not a number, "
+            f"the first {first!r}"
+        )
+    clean = pd.DataFrame(
+        {
+            "customer_id": frame["customer_id"].astype(str),
+            "date": dates.dt.normalize(),
+            "amount": amounts.astype(float),
+        }
+    )
+    return clean.groupby(["customer_id", "date"], as_index=False, sort=True)["amount"].sum()
+
+
+def rfm_summary(
+    transactions: pd.DataFrame, calibration_end: dt.date | pd.Timestamp
+) -> pd.DataFrame:
+    """Per customer (index customer_id): frequency, recency, T (weeks), monetary_value (mean
+    repeat transaction, 0 without one), from the cleaned transactions up to calibration_end
+    (inclusive). Customers whose first purchase is after it are left out."""
+    end = pd.Timestamp(calibration_end)
+    calib = transactions[transactions["date"] <= end]
+    grouped = calib.groupby("customer_id", sort=True)
+    first = grouped["date"].min()
+    last = grouped["date"].max()
+    count = grouped["date"].count()
+    total = grouped["amount"].sum()
+    # rows are sorted by customer and date (clean_transactions)
+    first_amount = grouped["amount"].first()
+    frequency = (count - 1).astype(float)
+    repeat_total = total - first_amount
+    monetary = np.where(frequency > 0, repeat_total / frequency.where(frequency > 0, 1.0), 0.0)
+    return pd.DataFrame(
+        {
+            "frequency": frequency,
+            "recency": (last - first).dt.days / DAYS_PER_PERIOD,
+            "T": (end - first).dt.days / DAYS_PER_PERIOD,
+            "monetary_value": monetary,
+        }
+    )
+
+
+# --- BG/NBD ------------------------------------------------------------------------------
+
+
+def bgnbd_log_likelihood(
+    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """Each customer's log-likelihood (FHL 2005, equation 6)."""
+    r, alpha, a, b = params
+    a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+    a2 = (
+        special.gammaln(a + b)
+        + special.gammaln(b + x)
+        - special.gammaln(b)
+        - special.gammaln(a + b + x)
+    )
+    a3 = -(r + x) * np.log(alpha + T)
+    repeat = x > 0
+    a4 = np.full_like(a3, -np.inf)
+    a4[repeat] = (
+        np.log(a) - np.log(b + x[repeat] - 1) - (r + x[repeat]) * np.log(alpha + t_x[repeat])
+    )
+    return a1 + a2 + np.logaddexp(a3, a4)
+
+
+def _fit(neg_ll, start: np.ndarray) -> optimize.OptimizeResult:
+    """Minimises over the logs of the parameters (all positive), Nelder-Mead to get close,
+    then L-BFGS-B to polish: robust from a poor start, and tight at the optimum."""
+    coarse = optimize.minimize(
+        neg_ll, np.log(start), method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-6}
+    )
+    fine = optimize.minimize(neg_ll, coarse.x, method="L-BFGS-B", options={"maxiter": 2000})
+    best = fine if fine.fun <= coarse.fun else coarse
+    best.nit_total = int(coarse.nit) + int(getattr(fine, "nit", 0))
+    return best
+
+
+def _grouped(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Distinct rows of the columns and their counts: the likelihood of 10,000 customers is
+    that of a few hundred distinct (x, t_x, T)."""
+    stacked = np.column_stack(columns)
+    unique, counts = np.unique(stacked, axis=0, return_counts=True)
+    return [unique[:, i] for i in range(unique.shape[1])], counts.astype(float)
+
+
+def fit_bgnbd(summary: pd.DataFrame) -> tuple[BgNbdParams, dict[str, Any]]:
+    """BG/NBD parameters by maximum likelihood on frequency / recency / T."""
+    if len(summary) < 2:
+        raise TransactionsError("the model needs at least two customers to fit")
+    (x, t_x, T), weights = _grouped(
+        summary["frequency"].to_numpy(float),
+        summary["recency"].to_numpy(float),
+        summary["T"].to_numpy(float),
+    )
+
+    def neg_ll(log_params: np.ndarray) -> float:
+        value = -np.sum(weights * bgnbd_log_likelihood(np.exp(log_params), x, t_x, T))
+        return float(value) if np.isfinite(value) else 1e300
+
+    result = _fit(neg_ll, np.array([1.0, max(float(np.mean(T)), 1.0), 1.0, 1.0]))
+    params = BgNbdParams(*(float(v) for v in np.exp(result.x)))
+    return params, {
+        "log_likelihood": round(-float(result.fun), 4),
+        "converged": bool(result.success),
+        "iterations": result.nit_total,
+    }
+
+
+def expected_purchases(
+    params: BgNbdParams, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """E[Y(t) | x, t_x, T]: purchases expected in the next t periods (FHL 2005, eq. 10)."""
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    x, t_x, T = (np.asarray(v, float) for v in (x, t_x, T))
+    hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
+    first = (a + b + x - 1) / (a - 1)
+    second = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp
+    return first * second / _alive_denominator(params, x, t_x, T)
+
+
+def _alive_denominator(
+    params: BgNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    ratio = np.where(
+        x > 0, a / np.maximum(b + x - 1, 1e-12) * ((alpha + T) / (alpha + t_x)) ** (r + x), 0.0
+    )
+    return 1 + ratio
+
+
+def p_alive(params: BgNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """P(alive | x, t_x, T) (FHL 2005, eq. 12; 1 for a customer without repeat purchases)."""
+    x, t_x, T = (np.asarray(v, float) for v in (x, t_x, T))
+    return 1 / _alive_denominator(params, x, t_x, T)
+
+
+def expected_repeat_purchases_in_calibration(params: BgNbdParams, T: np.ndarray) -> np.ndarray:
+    """E[X(T)] of a customer observed for T periods (FHL 2005, eq. 7): a fit diagnostic, its
+    sum against the repeat purchases observed."""
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    T = np.asarray(T, float)
+    hyp = special.hyp2f1(r, b, a + b - 1, T / (alpha + T))
+    return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + T)) ** r * hyp)
+
+
+# --- Gamma-Gamma -------------------------------------------------------------------------
+
+
+def gamma_gamma_log_likelihood(params: np.ndarray, x: np.ndarray, m_x: np.ndarray) -> np.ndarray:
+    """Each repeat customer's log-likelihood of their mean repeat spend m_x over x
+    transactions (Fader, Hardie and Lee 2005, "RFM and CLV", equation 3)."""
+    p, q, gamma = params
+    return (
+        special.gammaln(p * x + q)
+        - special.gammaln(p * x)
+        - special.gammaln(q)
+        + q * np.log(gamma)
+        + (p * x - 1) * np.log(m_x)
+        + p * x * np.log(x)
+        - (p * x + q) * np.log(gamma + x * m_x)
+    )
+
+
+def fit_gamma_gamma(summary: pd.DataFrame) -> tuple[GammaGammaParams | None, dict[str, Any]]:
+    """Gamma-Gamma parameters on the customers with repeat purchases of positive value; None
+    when fewer than two such customers (nothing to fit)."""
+    repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    if len(repeat) < 2:
+        return None, {"log_likelihood": None, "converged": False, "iterations": 0}
+    (x, m_x), weights = _grouped(
+        repeat["frequency"].to_numpy(float), repeat["monetary_value"].to_numpy(float)
+    )
+
+    def neg_ll(log_params: np.ndarray) -> float:
+        value = -np.sum(weights * gamma_gamma_log_likelihood(np.exp(log_params), x, m_x))
+        return float(value) if np.isfinite(value) else 1e300
+
+    mean = float(np.average(m_x, weights=weights))
+    result = _fit(neg_ll, np.array([1.0, 2.0, max(mean, 1e-3)]))
+    params = GammaGammaParams(*(float(v) for v in np.exp(result.x)))
+    return params, {
+        "log_likelihood": round(-float(result.fun), 4),
+        "converged": bool(result.success),
+        "iterations": result.nit_total,
+    }
+
+
+def expected_average_value(params: GammaGammaParams, x: np.ndarray, m_x: np.ndarray) -> np.ndarray:
+    """E[M | x, m_x]: a customer's expected value per transaction, their mean repeat spend
+    shrunk towards the population mean p * gamma / (q - 1) (the population mean itself for a
+    customer without repeat purchases)."""
+    x, m_x = np.asarray(x, float), np.asarray(m_x, float)
+    p, q, gamma = params.p, params.q, params.gamma
+    return (gamma + x * m_x) * p / (p * x + q - 1)
+
+
+# --- the whole model ---------------------------------------------------------------------
+
+
+def fit(summary: pd.DataFrame) -> FitResult:
+    """Both models on an RFM summary, with diagnostics."""
+    bgnbd, bg_diag = fit_bgnbd(summary)
+    gamma_gamma, gg_diag = fit_gamma_gamma(summary)
+    expected = expected_repeat_purchases_in_calibration(bgnbd, summary["T"].to_numpy(float))
+    diagnostics = {
+        "bgnbd": bg_diag,
+        "gamma_gamma": gg_diag,
+        "calibration_repeat_purchases_actual": round(float(summary["frequency"].sum()), 4),
+        "calibration_repeat_purchases_expected": round(float(np.sum(expected)), 4),
+    }
+    return FitResult(
+        bgnbd=bgnbd,
+        gamma_gamma=gamma_gamma,
+        customers=int(len(summary)),
+        repeat_customers=int((summary["frequency"] > 0).sum()),
+        diagnostics=diagnostics,
+    )
+
+
+def fit_transactions(frame: pd.DataFrame, calibration_end: dt.date) -> FitResult:
+    """The `growth clv` fit: clean, summarise up to calibration_end, fit."""
+    summary = rfm_summary(clean_transactions(frame), calibration_end)
+    if summary.empty:
+        raise TransactionsError(f"no transaction on or before {calibration_end}")
+    return fit(summary)
+
+
+def predict(result: FitResult, summary: pd.DataFrame, weeks: float) -> pd.DataFrame:
+    """Per customer: purchases expected in the next `weeks`, p_alive, expected value per
+    purchase and CLV over the horizon = purchases x value (undiscounted: a year's horizon)."""
+    x = summary["frequency"].to_numpy(float)
+    t_x = summary["recency"].to_numpy(float)
+    T = summary["T"].to_numpy(float)
+    purchases = expected_purchases(result.bgnbd, weeks, x, t_x, T)
+    if result.gamma_gamma is not None and result.gamma_gamma.q > 1:
+        value = expected_average_value(
+            result.gamma_gamma, x, summary["monetary_value"].to_numpy(float)
+        )
+    else:
+        value = np.full(len(summary), np.nan)
+    return pd.DataFrame(
+        {
+            "predicted_purchases": purchases,
+            "p_alive": p_alive(result.bgnbd, x, t_x, T),
+            "expected_value": value,
+            "clv": purchases * value,
+        },
+        index=summary.index,
+    )

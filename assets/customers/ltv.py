@@ -1,0 +1,115 @@
+"""The rows of mart_customer_ltv from the order history, the customers' acquisition channels
+and the channels' spend: pure pandas (no warehouse, no Dagster), so a test feeds it a few
+hand-made orders."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assets.customers import clv
+
+HORIZON_DAYS = 365
+
+
+def ltv_table(
+    orders: pd.DataFrame,
+    customers: pd.DataFrame,
+    channels: pd.DataFrame,
+    as_of: dt.date,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """mart_customer_ltv's rows and the fit's metadata.
+
+    orders: customer_key, date_day, net_revenue (paid orders; later ones are ignored);
+    customers: customer_key, acquisition_channel; channels: channel, spend, new_customers
+    (summed over the dates up to as_of)."""
+    orders = orders[pd.to_datetime(orders["date_day"]) <= pd.Timestamp(as_of)]
+    transactions = clv.clean_transactions(
+        pd.DataFrame(
+            {
+                "customer_id": orders["customer_key"],
+                "date": pd.to_datetime(orders["date_day"]),
+                "amount": orders["net_revenue"].astype(float),
+            }
+        )
+    )
+    summary = clv.rfm_summary(transactions, as_of)
+    history = orders.groupby("customer_key", sort=True).agg(
+        orders=("date_day", "size"),
+        revenue=("net_revenue", "sum"),
+        first_order_date=("date_day", "min"),
+        last_order_date=("date_day", "max"),
+    )
+    metadata: dict[str, Any] = {"as_of_date": as_of.isoformat(), "customers": len(summary)}
+    try:
+        result = clv.fit(summary)
+        predicted = clv.predict(result, summary, HORIZON_DAYS / clv.DAYS_PER_PERIOD)
+        metadata.update(
+            {
+                "bgnbd": {k: round(v, 6) for k, v in vars(result.bgnbd).items()},
+                "gamma_gamma": (
+                    {k: round(v, 6) for k, v in vars(result.gamma_gamma).items()}
+                    if result.gamma_gamma
+                    else None
+                ),
+                "repeat_customers": result.repeat_customers,
+                "diagnostics": result.diagnostics,
+            }
+        )
+    except clv.TransactionsError as exc:  # too little history to fit: the history alone
+        predicted = pd.DataFrame(
+            np.nan,
+            index=summary.index,
+            columns=["predicted_purchases", "p_alive", "expected_value", "clv"],
+        )
+        metadata["not_fitted"] = str(exc)
+    table = history.join(summary).join(predicted)
+    table.index.name = "customer_key"
+    table = table.reset_index()
+    table = table.merge(customers[["customer_key", "acquisition_channel"]], how="left")
+    economics = channels.groupby("channel").agg(
+        spend=("spend", "sum"), new_customers=("new_customers", "sum")
+    )
+    cac = (economics["spend"].astype(float) / economics["new_customers"].replace(0, np.nan)).rename(
+        "channel_cac"
+    )
+    mean_clv = table.groupby("acquisition_channel")["clv"].mean().rename("channel_mean_clv_12m")
+    table = table.merge(cac, how="left", left_on="acquisition_channel", right_index=True)
+    table = table.merge(mean_clv, how="left", left_on="acquisition_channel", right_index=True)
+    ratio = table["channel_mean_clv_12m"] / table["channel_cac"].where(table["channel_cac"] > 0)
+    first = pd.to_datetime(table["first_order_date"])
+    out = pd.DataFrame(
+        {
+            "customer_key": table["customer_key"],
+            "as_of_date": as_of,
+            "orders": table["orders"].astype(int),
+            "revenue": table["revenue"],
+            "first_order_date": pd.to_datetime(table["first_order_date"]).dt.date,
+            "last_order_date": pd.to_datetime(table["last_order_date"]).dt.date,
+            "frequency": table["frequency"].astype(int),
+            "recency_days": (pd.to_datetime(table["last_order_date"]) - first).dt.days,
+            "tenure_days": (pd.Timestamp(as_of) - first).dt.days,
+            "predicted_purchases_12m": _rounded(table["predicted_purchases"]),
+            "p_alive": _rounded(table["p_alive"]),
+            "expected_order_value": _rounded(table["expected_value"]),
+            "clv_12m": _rounded(table["clv"]),
+            "acquisition_channel": table["acquisition_channel"],
+            "channel_cac": _rounded(table["channel_cac"]),
+            "channel_mean_clv_12m": _rounded(table["channel_mean_clv_12m"]),
+            "ltv_to_cac": _rounded(ratio),
+        }
+    ).sort_values("customer_key", ignore_index=True)
+    metadata["ltv_to_cac_by_channel"] = {
+        str(channel): round(float(value), 4)
+        for channel, value in out.groupby("acquisition_channel")["ltv_to_cac"].first().items()
+        if pd.notna(value)
+    }
+    return out, metadata
+
+
+def _rounded(values: pd.Series) -> pd.Series:
+    """Six decimals: the last bits of an optimiser's output are not a fact of the data."""
+    return values.astype(float).round(6)

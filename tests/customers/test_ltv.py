@@ -1,0 +1,110 @@
+"""mart_customer_ltv's rows (assets/customers/ltv.py) on hand-made orders: history columns,
+predictions from the fitted model, and LTV / CAC by acquisition channel. No warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from assets.customers.definitions import LTV
+from assets.customers.ltv import ltv_table
+from orchestration.lib.python_marts import conform
+
+AS_OF = dt.date(2026, 6, 30)
+
+
+def orders_of(rng: np.random.Generator, customers: int) -> pd.DataFrame:
+    """A few hundred customers buying every few weeks since January, some of them once."""
+    rows = []
+    for c in range(customers):
+        day = dt.date(2026, 1, 1) + dt.timedelta(days=int(rng.integers(0, 90)))
+        while day <= AS_OF + dt.timedelta(days=30):
+            rows.append((f"k{c:04d}", day, Decimal(f"{rng.gamma(5, 40):.2f}")))
+            if rng.random() < 0.4:
+                break
+            day += dt.timedelta(days=int(rng.exponential(25)) + 1)
+    return pd.DataFrame(rows, columns=["customer_key", "date_day", "net_revenue"])
+
+
+@pytest.fixture(scope="module")
+def built():
+    rng = np.random.default_rng(3)
+    orders = orders_of(rng, 400)
+    keys = sorted(orders["customer_key"].unique())
+    customers = pd.DataFrame(
+        {
+            "customer_key": keys,
+            "acquisition_channel": [("douyin", "tmall", None)[i % 3] for i in range(len(keys))],
+        }
+    )
+    channels = pd.DataFrame(
+        {
+            "channel": ["douyin", "tmall"],
+            "spend": [Decimal("5000.00"), Decimal("0.00")],
+            "new_customers": [100, 80],
+        }
+    )
+    table, metadata = ltv_table(orders, customers, channels, AS_OF)
+    return orders, table, metadata
+
+
+def test_rows_fit_the_contract_one_per_customer_with_history_up_to_as_of(built):
+    orders, table, _ = built
+    typed = conform(LTV, pa.Table.from_pandas(table, preserve_index=False))
+    seen = orders[orders["date_day"] <= AS_OF]
+    assert typed.num_rows == seen["customer_key"].nunique()
+    row = table.set_index("customer_key").loc["k0000"]
+    mine = seen[seen["customer_key"] == "k0000"]
+    assert row["orders"] == len(mine)
+    assert row["revenue"] == sum(mine["net_revenue"])
+    assert row["last_order_date"] == max(mine["date_day"])
+    assert row["tenure_days"] == (AS_OF - min(mine["date_day"])).days
+    assert row["recency_days"] == (max(mine["date_day"]) - min(mine["date_day"])).days
+    assert row["frequency"] == mine["date_day"].nunique() - 1
+
+
+def test_predictions_are_probabilities_and_positive_values(built):
+    _, table, metadata = built
+    assert table["p_alive"].between(0, 1).all()
+    assert (table["predicted_purchases_12m"] > 0).all()
+    assert table["clv_12m"].to_numpy() == pytest.approx(
+        (table["predicted_purchases_12m"] * table["expected_order_value"]).to_numpy(), abs=1e-3
+    )
+    # a customer with one purchase is alive by the model's assumption
+    assert (table.loc[table["frequency"] == 0, "p_alive"] == 1).all()
+    # the fit is the asset's metadata
+    assert set(metadata["bgnbd"]) == {"r", "alpha", "a", "b"}
+    assert set(metadata["gamma_gamma"]) == {"p", "q", "gamma"}
+    assert metadata["diagnostics"]["bgnbd"]["converged"]
+
+
+def test_ltv_to_cac_is_the_channels_mean_clv_over_its_cac(built):
+    _, table, metadata = built
+    douyin = table[table["acquisition_channel"] == "douyin"]
+    assert (douyin["channel_cac"] == 50.0).all()  # 5000 / 100
+    expected = round(douyin["clv_12m"].mean() / 50.0, 6)
+    assert douyin["ltv_to_cac"].iloc[0] == pytest.approx(expected, rel=1e-6)
+    assert metadata["ltv_to_cac_by_channel"] == {"douyin": pytest.approx(expected, abs=1e-4)}
+    # no spend: a CAC of 0, so no ratio; no acquisition channel (erased): neither
+    tmall = table[table["acquisition_channel"] == "tmall"]
+    assert (tmall["channel_cac"] == 0).all() and tmall["ltv_to_cac"].isna().all()
+    unknown = table[table["acquisition_channel"].isna()]
+    assert unknown["channel_cac"].isna().all() and unknown["ltv_to_cac"].isna().all()
+
+
+def test_too_little_history_keeps_the_history_without_a_fit():
+    orders = pd.DataFrame(
+        {"customer_key": ["k1"], "date_day": [AS_OF], "net_revenue": [Decimal("10.00")]}
+    )
+    customers = pd.DataFrame({"customer_key": ["k1"], "acquisition_channel": ["jd"]})
+    channels = pd.DataFrame({"channel": ["jd"], "spend": [0.0], "new_customers": [1]})
+    table, metadata = ltv_table(orders, customers, channels, AS_OF)
+    assert "not_fitted" in metadata
+    assert table["orders"].tolist() == [1]
+    assert table["predicted_purchases_12m"].isna().all()
+    conform(LTV, pa.Table.from_pandas(table, preserve_index=False))
