@@ -17,6 +17,9 @@
     shipments       a version of a shipment shipped on it (a later delivery, exception or
                     return restates its ship date)
     purchase_orders a version of a purchase order ordered or received on it
+    crm_touches     a report of a CRM touch sent on it (a later open or click restates it)
+    loyalty         a points movement that occurred on it
+    referrals       an invitation sent on it
 -#}
 
 {%- set changes = [
@@ -27,6 +30,9 @@
     ('shipments', source('shipments', 'shipments'), 'cast(shipped_at as date)'),
     ('purchase_orders', source('purchase_orders', 'purchase_orders'), 'cast(ordered_at as date)'),
     ('purchase_orders', source('purchase_orders', 'purchase_orders'), 'cast(received_at as date)'),
+    ('crm_touches', source('crm_touches', 'crm_touches'), 'cast(sent_at as date)'),
+    ('loyalty', source('loyalty', 'loyalty_points'), 'cast(occurred_at as date)'),
+    ('referrals', source('referrals', 'referrals'), 'cast(invited_at as date)'),
 ] -%}
 
 with
