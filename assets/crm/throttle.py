@@ -44,6 +44,8 @@ def write_throttle_csv(con: duckdb.DuckDBPyConnection, day: dt.date, out: Path) 
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         for row in rows:
-            writer.writerow(value.isoformat() if isinstance(value, dt.date) else value for value in row)
+            writer.writerow(
+                value.isoformat() if isinstance(value, dt.date) else value for value in row
+            )
     partial.replace(out)
     return len(rows)
