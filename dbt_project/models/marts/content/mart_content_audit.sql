@@ -71,7 +71,7 @@ measured as (
         coalesce(attributed.attributed_gmv, 0) as attributed_gmv,
         likes + comments + shares + saves as interactions,
         cast(link_clicks as double) / nullif(impressions, 0) as ctr,
-        round(cast(watched_views as double) / nullif(watch_views, 0), 6) as completion,
+        {{ round_exact('cast(watched_views as double) / nullif(watch_views, 0)') }} as completion,
         cast(positive_comments as double)
         / nullif(positive_comments + negative_comments, 0) as sentiment,
         cast(likes + comments + shares + saves as double) / nullif(impressions, 0)
@@ -147,11 +147,11 @@ final as (
         cast(measured.attributed_orders as bigint) as attributed_orders,
         cast(measured.attributed_gmv as decimal(18, 2)) as attributed_gmv,
         measured.conversion,
-        round(100 * cast(scores.reach_part as double), 6) as reach_score,
-        round(100 * cast(scores.engagement_part as double), 6) as engagement_score,
-        round(100 * cast(scores.sentiment_part as double), 6) as sentiment_score,
-        round(100 * cast(scores.conversion_part as double), 6) as conversion_score,
-        round(100 * cast(scores.weighted_mean as double), 6) as score
+        {{ round_exact('100 * cast(scores.reach_part as double)') }} as reach_score,
+        {{ round_exact('100 * cast(scores.engagement_part as double)') }} as engagement_score,
+        {{ round_exact('100 * cast(scores.sentiment_part as double)') }} as sentiment_score,
+        {{ round_exact('100 * cast(scores.conversion_part as double)') }} as conversion_score,
+        {{ round_exact('100 * scores.weighted_mean') }} as score
     from measured
     left join scores on measured.post_id = scores.post_id
 

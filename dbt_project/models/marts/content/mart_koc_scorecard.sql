@@ -136,7 +136,7 @@ measured as (
         coalesce(content.interactions, 0) as interactions,
         coalesce(content.link_clicks, 0) as link_clicks,
         cast(content.interactions as double) / nullif(content.impressions, 0) as engagement_rate,
-        round(cast(content.watched_views as double) / nullif(content.watch_views, 0), 6)
+        {{ round_exact('cast(content.watched_views as double) / nullif(content.watch_views, 0)') }}
             as completion,
         cast(content.positive_comments as double)
         / nullif(content.positive_comments + content.negative_comments, 0) as sentiment,
@@ -188,13 +188,12 @@ parts as (
 ),
 
 {#- a score: 100 x the weighted mean of its parts' values scaled to 0..1 (exact decimal sums,
-    divided as doubles: the same bits on both engines) -#}
+    divided as doubles, rounded by round_exact: the same bits on both engines) -#}
 {%- set weighted_mean -%}
-    round(
-        100 * cast(sum(weights.weight * cast(least(parts.value / weights.full_score_at, 1.0) as decimal(18, 12))) as double)
-        / cast(sum(weights.weight) as double),
-        6
-    )
+    {{ round_exact(
+        '100 * cast(sum(weights.weight * cast(least(parts.value / weights.full_score_at, 1.0) as decimal(18, 12))) as double)'
+        ~ ' / cast(sum(weights.weight) as double)'
+    ) }}
 {%- endset %}
 
 scores as (
