@@ -10,12 +10,15 @@ import pytest
 
 from orchestration.settings import Settings, load_settings
 
-_VARS = (
+GROWTH_VARS = (
     "GROWTH_HOME",
     "GROWTH_LANDING",
     "GROWTH_WAREHOUSE",
     "GROWTH_SERVING",
     "GROWTH_REPORTS",
+    "GROWTH_RAW_LAKE",
+    "GROWTH_SPARK_DIR",
+    "GROWTH_DBT_TARGET",
     "GROWTH_PII_KEY",
     "DAGSTER_HOME",
 )
@@ -25,7 +28,7 @@ TEST_PII_KEY = "test-pii-key"
 
 @pytest.fixture
 def growth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    for var in _VARS:
+    for var in GROWTH_VARS:
         monkeypatch.delenv(var, raising=False)
     home = tmp_path / "growth"
     monkeypatch.setenv("GROWTH_HOME", str(home))
@@ -34,7 +37,22 @@ def growth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     settings = load_settings()
     settings.export()
     # export() writes os.environ directly; register them so monkeypatch restores them.
-    for var in _VARS:
-        monkeypatch.setenv(var, os.environ[var])
+    for var in GROWTH_VARS:
+        if var in os.environ:
+            monkeypatch.setenv(var, os.environ[var])
     settings.landing.mkdir(parents=True)
     return settings
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`--dist loadgroup`), a module's tests stay on one worker, and so do a
+    folder's whose fixture is built once for all its modules (tests/pipeline's simulated run,
+    tests/simulator's zones): spread over workers, each worker would build it again."""
+    root = Path(__file__).parent
+    # the longest group (the simulated run on both engines) first, so it never starts last
+    items.sort(key=lambda item: Path(str(item.path)).relative_to(root).parts[0] != "pipeline")
+    for item in items:
+        relative = Path(str(item.path)).relative_to(root)
+        shared_run = relative.parts[0] in ("pipeline", "simulator")
+        group = relative.parts[0] if shared_run else str(relative)
+        item.add_marker(pytest.mark.xdist_group(group))

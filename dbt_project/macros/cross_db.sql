@@ -128,15 +128,17 @@
     ) exploded as position, item
 {%- endmacro %}
 
-{#- Whole seconds from one timestamp to a later one (naive local times on both engines). -#}
+{#- Seconds elapsed from one timestamp to a later one, to the microsecond, as a double (naive
+    local times on both engines): DuckDB's date_diff('second') counts second boundaries crossed
+    and Spark's timestampdiff whole seconds elapsed, so neither is the same on both. -#}
 {% macro seconds_between(start, end) -%}
     {{ return(adapter.dispatch('seconds_between', 'growth')(start, end)) }}
 {%- endmacro %}
 {% macro default__seconds_between(start, end) -%}
-    date_diff('second', {{ start }}, {{ end }})
+    (date_diff('microsecond', {{ start }}, {{ end }}) / 1e6)
 {%- endmacro %}
 {% macro spark__seconds_between(start, end) -%}
-    timestampdiff(SECOND, {{ start }}, {{ end }})
+    (timestampdiff(MICROSECOND, {{ start }}, {{ end }}) / 1e6)
 {%- endmacro %}
 
 {#- Days from one date to a later one. -#}

@@ -10,6 +10,7 @@ import pytest
 
 from orchestration.cli import execute
 from orchestration.simulator import simulate
+from tests.conftest import GROWTH_VARS
 from tests.pipeline.e2e import DAYS, END, PII_KEY, START, request_erasure
 
 
@@ -19,7 +20,7 @@ def simulated_run(tmp_path_factory, request):
     monkeypatch = pytest.MonkeyPatch()
     request.addfinalizer(monkeypatch.undo)
     home = tmp_path_factory.mktemp("e2e") / "growth"
-    for var in ("GROWTH_LANDING", "GROWTH_WAREHOUSE", "GROWTH_SERVING", "GROWTH_REPORTS"):
+    for var in GROWTH_VARS:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("GROWTH_HOME", str(home))
     monkeypatch.setenv("GROWTH_PII_KEY", PII_KEY)
@@ -41,19 +42,20 @@ def simulated_run(tmp_path_factory, request):
 
 
 @pytest.fixture(scope="package")
-def spark_run(simulated_run, request):
+def spark_run(simulated_run):
     """The same days again, as one run with dbt on Spark; its reports and serving copy go to
     folders of their own. Returns the DuckDB run's settings and the Spark run's."""
     settings, _, _ = simulated_run
-    monkeypatch = pytest.MonkeyPatch()
-    request.addfinalizer(monkeypatch.undo)
-    monkeypatch.setenv("GROWTH_DBT_TARGET", "spark")
-    monkeypatch.setenv("GROWTH_REPORTS", str(settings.home / "spark-reports"))
-    monkeypatch.setenv("GROWTH_SERVING", str(settings.home / "spark-serving" / "growth.duckdb"))
     from orchestration.settings import load_settings
 
-    spark = load_settings()
-    assert spark.dbt_target == "spark" and spark.warehouse == settings.warehouse
-    ok, reasons = execute("daily_pipeline", START, END, spark)
+    # the Spark settings hold only for this run: a later test of the package (the report gate's
+    # own home) must not inherit the Spark target from the environment
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("GROWTH_DBT_TARGET", "spark")
+        monkeypatch.setenv("GROWTH_REPORTS", str(settings.home / "spark-reports"))
+        monkeypatch.setenv("GROWTH_SERVING", str(settings.home / "spark-serving" / "growth.duckdb"))
+        spark = load_settings()
+        assert spark.dbt_target == "spark" and spark.warehouse == settings.warehouse
+        ok, reasons = execute("daily_pipeline", START, END, spark)
     assert ok, reasons
     return settings, spark

@@ -166,7 +166,10 @@ def test_owned_order_channels_follow_last_touch(clean_zone: tuple[Path, dict]) -
         lo = (created - dt.timedelta(days=30)).isoformat()
         cand = [t for t in touches[o["customer_id"]] if lo <= t[0] < o["created_at"]]
         ch, cls = max(cand)[1] if cand else ("own_site", "natural")
-        assert truth["orders"][oid] == {"channel": ch, "traffic_class": cls}, oid
+        got = truth["orders"][oid]
+        assert (got["channel"], got["traffic_class"]) == (ch, cls), oid
+        # the order's path holds its touches, so a direct order's path is empty
+        assert bool(got["path"]) == bool(cand), oid
         checked += 1
         non_direct += bool(cand)
     assert checked > 100 and non_direct > checked * 0.3

@@ -38,14 +38,18 @@ weighted as (
         decay.*,
         case when touch_number <= 1 then 1.0 else 0.0 end as first_touch,
         case when touch_number = touches or touches = 0 then 1.0 else 0.0 end as last_touch,
-        case when touches = 0 then 1.0 else 1.0 / touches end as linear,
+        -- a weight is a double on both engines: Spark's decimal division keeps twelve places,
+        -- which a large order's gmv magnifies past the parity tolerance
+        case when touches = 0 then 1.0 else cast(1 as double) / touches end as linear,
         case
             when touches <= 1 then 1.0
             when touches = 2 then 0.5
             when touch_number = 1 then {{ var('attribution_position_first') }}
             when touch_number = touches then {{ var('attribution_position_last') }}
-            else (1.0 - {{ var('attribution_position_first') }} - {{ var('attribution_position_last') }})
-                / (touches - 2)
+            else cast(
+                1.0 - {{ var('attribution_position_first') }} - {{ var('attribution_position_last') }}
+                as double
+            ) / (touches - 2)
         end as position_based,
         case
             when touches = 0 then 1.0
