@@ -330,6 +330,34 @@ def publish() -> None:
 
 
 @cli.command()
+@click.option("--date", "date_text", required=True, help="Business date, YYYY-MM-DD.")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV file to write (default: $GROWTH_HOME/crm/throttle-<date>.csv).",
+)
+def throttle(date_text: str, out_path: Path | None) -> None:
+    """Write a day's fatigue throttle list (customer keys only) as a CSV for a CRM import."""
+    from assets.crm.throttle import NoFatigueMart, write_throttle_csv
+    from orchestration.lib.marts import MartsNotBuilt, open_marts
+
+    day = _parse_date(date_text, "--date")
+    settings = load_settings()
+    out = out_path or settings.home / "crm" / f"throttle-{day.isoformat()}.csv"
+    try:
+        with (
+            hold_warehouse(settings.warehouse, command=_command_line(), launched_by="growth"),
+            open_marts(settings) as marts,
+        ):
+            rows = write_throttle_csv(marts, day, out)
+    except (MartsNotBuilt, NoFatigueMart, WarehouseLockError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    _say(f"{rows:,} customers to throttle on {day}")
+    click.echo(out)
+
+
+@cli.command()
 @click.option("--days", type=click.IntRange(min=1, max=365), default=14, show_default=True)
 @click.option("--scale", type=click.Choice(SCALES), default="small", show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)

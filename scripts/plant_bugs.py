@@ -26,6 +26,7 @@ PIPELINE = "tests/pipeline"
 
 FORECASTER = "tests/supply/test_forecaster.py"
 SUPPLY = "tests/supply/test_supply_marts.py"
+CONTENT_CRM = "tests/pipeline/test_content_crm.py"
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,41 @@ BUGS = (
         "return CROSTON if self.intermittent else ETS",
         "return CROSTON",
         (FORECASTER,),
+    ),
+    Bug(
+        "throttle_from_the_6th_day",
+        "dbt_project/models/marts/crm/mart_crm_fatigue.sql",
+        "streaks.consecutive_days >= thresholds.throttle_days as throttle",
+        "streaks.consecutive_days >= thresholds.throttle_days - 1 as throttle",
+        (UNIT, CONTENT_CRM),
+    ),
+    Bug(
+        "a_gap_does_not_reset_the_streak",
+        "dbt_project/models/marts/crm/mart_crm_fatigue.sql",
+        "row_number() over (partition by customer_key, island order by date_day)",
+        "row_number() over (partition by customer_key order by date_day)",
+        (UNIT,),
+    ),
+    Bug(
+        "conversion_window_end_inclusive",
+        "dbt_project/models/marts/crm/mart_crm_chain_daily.sql",
+        "< thresholds.window_days * 86400",
+        "<= thresholds.window_days * 86400",
+        (UNIT,),
+    ),
+    Bug(
+        "koc_tier_threshold_exclusive",
+        "dbt_project/models/marts/content/mart_koc_scorecard.sql",
+        "on followed.followers >= tiers.min_followers",
+        "on followed.followers > tiers.min_followers",
+        (UNIT,),
+    ),
+    Bug(
+        "koc_gmv_from_the_linear_model",
+        "dbt_project/models/marts/content/mart_koc_scorecard.sql",
+        "where model = 'last_touch' and koc_id is not null",
+        "where model = 'linear' and koc_id is not null",
+        (CONTENT_CRM,),
     ),
 )
 

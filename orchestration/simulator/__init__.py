@@ -16,6 +16,7 @@ import numpy as np
 from . import config as C
 from .commerce import emit_orders, finalize_batches, init_supply, sku_weights, step_supply
 from .config import SCALES, Scale
+from .crm_truth import CrmTruth, koc_truth
 from .customers_truth import customers_truth
 from .engine import add_bounces, run_marketplace, run_sessions
 from .faults import inject, plan
@@ -129,6 +130,7 @@ class _Simulation:
         self.dirty_t: list[np.ndarray] = []
         # day -> (aided awareness probability, brand-tracker respondents): customers_truth
         self.awareness_by_day: dict[int, tuple[float, int]] = {}
+        self.crm_truth = CrmTruth()
 
     # --------------------------------------------------------------------------- truth
     def _truth_events(self, info: dict) -> None:
@@ -222,6 +224,7 @@ class _Simulation:
         write_referrals(w, con, self._folder("referrals", i), d["referrals"])
         write_responses(w, con, self._folder("surveys", i), self._surveys(i, em))
         write_touches(w, con, self._folder("crm_touches", i), crm["rows"], w.rng(PH_MESS, i, 2))
+        self.crm_truth.record(w, crm["rows"], loadable=not self._faulted("crm_touches", i))
         p, t = self._customers(i, t0, t1)
         write_customers(w, con, self._folder("customers", i), p, t)
 
@@ -438,6 +441,7 @@ class _Simulation:
         }
         aided, unaided = self.awareness()
         nps_p = np.array(C.NPS_PROBS) / sum(C.NPS_PROBS)
+        parameters = self._parameters(nps_p, aided, unaided)
         return {
             "seed": w.seed,
             "scale": w.scale.name,
@@ -445,12 +449,14 @@ class _Simulation:
             "days": w.days,
             "daily": daily,
             "orders": by_order,
-            "parameters": self._parameters(nps_p, aided, unaided),
+            "parameters": parameters,
             "faults": self.fault_records,
             "supply": self._supply_truth(),
             "customers": customers_truth(
                 w, w.truth_orders.get("customer_paid", []), self.awareness_by_day
             ),
+            "crm": self.crm_truth.truth(w, parameters["crm"]),
+            "koc": koc_truth(w, by_order),
             "definitions": {
                 "orders": "latest snapshot (max updated_at) per order among loadable files; "
                 "counted on the Asia/Shanghai date of paid_at when not null",
@@ -470,6 +476,14 @@ class _Simulation:
                 "late and short on purpose; stockouts: [date, warehouse_id, sku_id] of every "
                 "end-of-day stock level with nothing available (on_hand - reserved <= 0) of a "
                 "SKU launched on or before that date",
+                "crm": "throttled: per date, the customer_ids touched (a touch sent, "
+                "delivered or not) on fatigue_throttle_days or more consecutive dates up to it; "
+                "consecutive_days: per date, every customer touched on 2 or more consecutive "
+                "dates up to it, with that count; rates_by_channel: the true delivered, open "
+                "(given delivered) and click (given delivered) probabilities of each channel; "
+                "sent: per date and channel, [touches sent, delivered] of loadable reports",
+                "koc": "last_touch: per KOC, the paid orders (of orders) whose true last touch "
+                "came from one of its posts, and their gmv",
                 "orders_map": "true channel and traffic_class of each paid order: marketplace "
                 "store's own channel (douyin_shop -> douyin) with traffic_class "
                 "natural; owned stores: last touch within 30 days before "

@@ -19,6 +19,9 @@
     purchase_orders a version of a purchase order ordered or received on it
     surveys         a survey response of that date
     listening       a social-listening report (mentions or keyword co-mentions) of that date
+    crm_touches     a report of a CRM touch sent on it (a later open or click restates it)
+    loyalty         a points movement that occurred on it
+    referrals       an invitation sent on it
 -#}
 
 {%- set changes = [
@@ -31,6 +34,9 @@
     ('purchase_orders', source('purchase_orders', 'purchase_orders'), 'cast(received_at as date)'),
     ('surveys', source('surveys', 'survey_responses'), 'cast(responded_at as date)'),
     ('listening', source('listening', 'social_listening'), 'date_day'),
+    ('crm_touches', source('crm_touches', 'crm_touches'), 'cast(sent_at as date)'),
+    ('loyalty', source('loyalty', 'loyalty_points'), 'cast(occurred_at as date)'),
+    ('referrals', source('referrals', 'referrals'), 'cast(invited_at as date)'),
 ] -%}
 
 with

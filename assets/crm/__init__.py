@@ -1,0 +1,1 @@
+"""The private domain (CRM): what the warehouse hands back to the marketing tools."""
