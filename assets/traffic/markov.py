@@ -63,14 +63,16 @@ def journey_transitions(
 def removal_effects(
     counts: Mapping[tuple[str, str], float],
     conversion_values: Mapping[str, float] | None = None,
+    channels: Iterable[str] = (),
 ) -> RemovalEffects:
     """Removal effects and shares from transition counts {(from, to): n}.
 
     `conversion_values`: the value (gmv) summed over the conversions that followed each state
     {state: value}, i.e. the value of its transitions into conversion; without it the gmv
-    chain is the conversion chain."""
+    chain is the conversion chain. `channels`: channels to report besides those the counts
+    hold (a channel absent from the journeys has a removal effect and share of 0)."""
     channels = tuple(
-        sorted({s for pair in counts for s in pair if s not in (START, *ABSORBING)})
+        sorted({s for pair in counts for s in pair if s not in (START, *ABSORBING)} | set(channels))
     )
     index = {state: i for i, state in enumerate((START, *channels))}
     size = len(index)
@@ -135,6 +137,7 @@ def removal_effects(
 
 def removal_effects_of_journeys(
     journeys: Iterable[tuple[Sequence[str], bool, float]],
+    channels: Iterable[str] = (),
 ) -> RemovalEffects:
     """Removal effects of journeys (channels in order, converted, value)."""
     transitions = journey_transitions(journeys)
@@ -143,4 +146,4 @@ def removal_effects_of_journeys(
     for (source, target), (_, value) in transitions.items():
         if target == CONVERSION:
             values[source] = values.get(source, 0.0) + value
-    return removal_effects(counts, values)
+    return removal_effects(counts, values, channels)
