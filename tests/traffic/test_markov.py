@@ -125,7 +125,9 @@ def test_no_conversions_attribute_nothing():
 # first-order chain by simulating paths (max_step raised so no simulated path is cut short).
 
 
-def channel_attribution(journeys) -> tuple[dict[str, float], dict[str, float], dict]:
+def channel_attribution(
+    journeys, nsim: float = 1e6
+) -> tuple[dict[str, float], dict[str, float], dict]:
     import pandas as pd
     from ChannelAttribution import markov_model
 
@@ -149,7 +151,7 @@ def channel_attribution(journeys) -> tuple[dict[str, float], dict[str, float], d
             var_value="value",
             var_null="nulls",
             out_more=True,
-            nsim_start=1e6,
+            nsim_start=nsim,
             max_step=1000,
             seed=7,
             verbose=False,
