@@ -26,6 +26,7 @@ PIPELINE = "tests/pipeline"
 
 FORECASTER = "tests/supply/test_forecaster.py"
 SUPPLY = "tests/supply/test_supply_marts.py"
+MARKOV = "tests/traffic/test_markov.py"
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,20 @@ BUGS = (
         "return CROSTON if self.intermittent else ETS",
         "return CROSTON",
         (FORECASTER,),
+    ),
+    Bug(
+        "a_removed_channel_keeps_its_own_conversions",
+        "assets/traffic/markov.py",
+        "            b[removed] = 0.0\n",
+        "",
+        (MARKOV,),
+    ),
+    Bug(
+        "non_converting_journeys_lost",
+        "dbt_project/models/intermediate/traffic/int_journeys.sql",
+        "where in_paths.session_key is null",
+        "where in_paths.session_key is not null",
+        (f"{PIPELINE}/test_attribution_data_driven.py",),
     ),
 )
 
