@@ -210,3 +210,37 @@ def test_shares_and_removal_effects_equal_channelattributions(name):
         assert ours.value_removal_effects[channel] == pytest.approx(
             effects["removal_effects_conversion_value"][channel], abs=0.01
         )
+
+
+def test_the_mart_rows_of_a_window_fit_the_contract_with_last_touch_beside():
+    import datetime as dt
+
+    from assets.traffic.definitions import DATA_DRIVEN, attribution_table
+    from orchestration.lib.python_marts import conform
+
+    start, end = dt.date(2026, 3, 1), dt.date(2026, 3, 30)
+    transitions = [
+        ("trailing_30_days", start, end, source, target, n, value)
+        for (source, target), (n, value) in journey_transitions(TWENTY).items()
+    ]
+    table, _ = attribution_table(transitions)
+    rows = {r["channel"]: r for r in conform(DATA_DRIVEN, table).to_pylist()}
+    expected = removal_effects_of_journeys(TWENTY)
+    assert set(rows) == set(expected.channels)
+    assert sum(r["share"] for r in rows.values()) == pytest.approx(1.0, abs=1e-5)
+    assert sum(r["conversions"] for r in rows.values()) == pytest.approx(9, abs=1e-4)
+    total_gmv = sum(value for _, converted, value in TWENTY if converted)
+    assert float(sum(r["gmv"] for r in rows.values())) == pytest.approx(total_gmv, abs=0.05)
+    assert rows["wechat"]["removal_effect"] == pytest.approx(
+        expected.removal_effects["wechat"], abs=1e-6
+    )
+    # last touch: wechat ends six of the nine orders; baidu, douyin and xiaohongshu one each
+    assert {c: r["last_touch_conversions"] for c, r in rows.items()} == {
+        "baidu": 1,
+        "douyin": 1,
+        "other": 0,
+        "wechat": 6,
+        "xiaohongshu": 1,
+    }
+    assert rows["wechat"]["last_touch_share"] == pytest.approx(6 / 9, abs=1e-6)
+    assert all(r["journeys"] == 20 and r["month_start"] is None for r in rows.values())
