@@ -4,56 +4,17 @@
     on each journey date, and over each calendar month (to its latest journey date). The
     removal effects (mart_attribution_data_driven) are solved from these counts in Python: the
     matrix is channels x channels, whatever the number of journeys. Rebuilt whole each run
-    from the daily counts (every window a restated date falls in changes). -#}
+    from the daily counts (int_journey_transitions_daily, small: every window a restated date
+    falls in changes). -#}
 
 {%- set window_days = var('data_driven_window_days') %}
 
 with
 
-journeys as (
-
-    select
-        *,
-        lead(channel) over (partition by journey_id order by step_number) as next_channel
-    from {{ ref('int_journeys') }}
-    where {{ not_held_back('date_day') }}
-
-),
-
-steps as (
-
-    -- into the first touch ...
-    select date_day, converted, '(start)' as from_state, channel as to_state, gmv
-    from journeys
-    where step_number = 1
-
-    union all
-
-    -- ... and out of every touch: into the next, or the journey's end
-    select
-        date_day,
-        converted,
-        channel as from_state,
-        case
-            when step_number < steps then next_channel
-            when converted then '(conversion)'
-            else '(null)'
-        end as to_state,
-        gmv
-    from journeys
-
-),
-
 daily as (
 
-    select
-        date_day,
-        from_state,
-        to_state,
-        count(*) as transitions,
-        sum(case when converted then gmv else 0 end) as gmv
-    from steps
-    group by date_day, from_state, to_state
+    select * from {{ ref('int_journey_transitions_daily') }}
+    where {{ not_held_back('date_day') }}
 
 ),
 
