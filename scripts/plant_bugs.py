@@ -27,6 +27,7 @@ PIPELINE = "tests/pipeline"
 FORECASTER = "tests/supply/test_forecaster.py"
 SUPPLY = "tests/supply/test_supply_marts.py"
 CONTENT_CRM = "tests/pipeline/test_content_crm.py"
+MARKOV = "tests/traffic/test_markov.py"
 
 
 @dataclass(frozen=True)
@@ -255,6 +256,20 @@ BUGS = (
         "where model = 'last_touch' and koc_id is not null",
         "where model = 'linear' and koc_id is not null",
         (CONTENT_CRM,),
+    ),
+    Bug(
+        "a_removed_channel_keeps_its_own_conversions",
+        "assets/traffic/markov.py",
+        "            b[removed] = 0.0\n",
+        "",
+        (MARKOV,),
+    ),
+    Bug(
+        "non_converting_journeys_lost",
+        "dbt_project/models/intermediate/traffic/int_journeys.sql",
+        "where in_paths.session_key is null",
+        "where in_paths.session_key is not null",
+        (f"{PIPELINE}/test_attribution_data_driven.py",),
     ),
 )
 

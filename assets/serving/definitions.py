@@ -18,7 +18,13 @@ from orchestration.settings import load_settings
         "replaced atomically after each run whose report gates passed."
     ),
     # after every mart is written: the report's, and the Python marts of the supply forecast
-    deps=["evaluation_report", "mart_demand_forecast", "mart_forecast_accuracy"],
+    # and the data-driven attribution
+    deps=[
+        "evaluation_report",
+        "mart_demand_forecast",
+        "mart_forecast_accuracy",
+        "mart_attribution_data_driven",
+    ],
     partitions_def=daily_partitions,
     backfill_policy=single_run,
     kinds={"duckdb", "parquet"},
