@@ -44,6 +44,7 @@ def growth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return settings
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`--dist loadgroup`), a module's tests stay on one worker, and so do a
     folder's whose fixture is built once for all its modules (tests/pipeline's simulated run,

@@ -179,6 +179,10 @@ def fit_bgnbd(summary: pd.DataFrame) -> tuple[BgNbdParams, dict[str, Any]]:
     """BG/NBD parameters by maximum likelihood on frequency / recency / T."""
     if len(summary) < 2:
         raise TransactionsError("the model needs at least two customers to fit")
+    if not (summary["frequency"] > 0).any():
+        # the likelihood then has no maximum (the dropout parameters run off to a bound): a
+        # first night, or a history shorter than any repurchase
+        raise TransactionsError("the model needs at least one customer with a repeat purchase")
     (x, t_x, T), weights = _grouped(
         summary["frequency"].to_numpy(float),
         summary["recency"].to_numpy(float),
@@ -232,7 +236,9 @@ def expected_repeat_purchases_in_calibration(params: BgNbdParams, T: np.ndarray)
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     T = np.asarray(T, float)
     hyp = special.hyp2f1(r, b, a + b - 1, T / (alpha + T))
-    return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + T)) ** r * hyp)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # a = 1 exactly (a degenerate fit) has no finite value: NaN, not a crash
+        return np.divide(a + b - 1, a - 1) * (1 - (alpha / (alpha + T)) ** r * hyp)
 
 
 # --- Gamma-Gamma -------------------------------------------------------------------------

@@ -44,11 +44,11 @@ def use_numba_cache(settings: Settings) -> None:
 def read_demand(settings: Settings, first: dt.date, last: dt.date):
     """Daily units per SKU (rows sku_id, date_day, units), sorted, from fct_order_items."""
     with open_marts(settings) as con:
-        table = con.execute(
+        table = con.sql(
             "select sku_id, date_day, cast(sum(units) as bigint) as units "
             "from marts.fct_order_items where date_day between ? and ? "
             "group by sku_id, date_day order by sku_id, date_day",
-            [first, last],
+            params=[first, last],
         ).to_arrow_table()
     return table.to_pandas()
 

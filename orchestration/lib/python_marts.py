@@ -119,7 +119,7 @@ def conform(contract: MartContract, table: pa.Table) -> pa.Table:
             f'cast("{c.name}" as {c.data_type}) as "{c.name}"' for c in contract.columns
         )
         try:
-            typed = con.execute(f"select {casts} from frame").to_arrow_table()
+            typed = con.sql(f"select {casts} from frame").to_arrow_table()
         except duckdb.Error as exc:
             raise ContractError(f"{contract.name}: a value does not fit its type: {exc}") from exc
         con.register("typed", typed)
@@ -199,8 +199,9 @@ def _write_spark(settings: Settings, contract: MartContract, typed: pa.Table) ->
                 v for (v,) in con.execute(f'select distinct "{column}" from mart_rows').fetchall()
             ]
             for value in values:
-                rows = con.execute(
-                    f'select * exclude ("{column}") from mart_rows where "{column}" = ?', [value]
+                rows = con.sql(
+                    f'select * exclude ("{column}") from mart_rows where "{column}" = ?',
+                    params=[value],
                 ).to_arrow_table()
                 _replace_folder(schema_dir, folder / f"{column}={value}", rows, con)
         else:

@@ -108,3 +108,17 @@ def test_too_little_history_keeps_the_history_without_a_fit():
     assert table["orders"].tolist() == [1]
     assert table["predicted_purchases_12m"].isna().all()
     conform(LTV, pa.Table.from_pandas(table, preserve_index=False))
+
+
+def test_a_first_night_without_any_repeat_purchase_keeps_the_history_without_a_fit():
+    # many customers, each with one order on the one night the warehouse has: the likelihood has
+    # no maximum, and the run must still write the history (it once divided by zero)
+    keys = [f"k{i}" for i in range(50)]
+    orders = pd.DataFrame(
+        {"customer_key": keys, "date_day": [AS_OF] * 50, "net_revenue": [Decimal("10.00")] * 50}
+    )
+    customers = pd.DataFrame({"customer_key": keys, "acquisition_channel": ["jd"] * 50})
+    channels = pd.DataFrame({"channel": ["jd"], "spend": [100.0], "new_customers": [50]})
+    table, metadata = ltv_table(orders, customers, channels, AS_OF)
+    assert "repeat purchase" in metadata["not_fitted"]
+    assert len(table) == 50 and table["p_alive"].isna().all()
