@@ -19,4 +19,4 @@ trap 'rm -rf "$scratch"' EXIT
 GROWTH_HOME="$scratch" DAGSTER_HOME="$scratch" dagster definitions validate -w workspace.yaml
 
 echo "== pytest"
-python -m pytest -q -n auto --dist loadgroup --durations=15 "$@"
+python -m pytest -q -n auto --durations=15 "$@"

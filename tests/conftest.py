@@ -44,16 +44,31 @@ def growth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return settings
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+# folders whose fixture is built once for all their modules: tests/pipeline's simulated run (on
+# both engines), tests/simulator's zones
+SHARED_FOLDERS = ("pipeline", "simulator")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`--dist loadgroup`), a module's tests stay on one worker, and so do a
-    folder's whose fixture is built once for all its modules (tests/pipeline's simulated run,
-    tests/simulator's zones): spread over workers, each worker would build it again."""
+    # the longest unit of work (the simulated run on both engines) first, so it never starts last
     root = Path(__file__).parent
-    # the longest group (the simulated run on both engines) first, so it never starts last
     items.sort(key=lambda item: Path(str(item.path)).relative_to(root).parts[0] != "pipeline")
-    for item in items:
-        relative = Path(str(item.path)).relative_to(root)
-        shared_run = relative.parts[0] in ("pipeline", "simulator")
-        group = relative.parts[0] if shared_run else str(relative)
-        item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Under pytest-xdist, a module's tests stay on one worker, and so do a whole folder's in
+    SHARED_FOLDERS: spread over workers, each worker would build the shared fixture again.
+    (`--dist loadgroup` would do it with markers, but pytest 9 drops the group xdist 3.8 adds
+    to a test's id.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FolderScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            parts = path.split("/")
+            if len(parts) > 2 and parts[1] in SHARED_FOLDERS:
+                return "/".join(parts[:2])
+            return path
+
+    return FolderScheduling(config, log)
