@@ -17,8 +17,12 @@ import pyarrow as pa
 
 from orchestration.lib.gate_ledger import failed_gates
 from orchestration.lib.marts import open_marts
-from orchestration.lib.partitions import daily_partitions, partition_dates, single_run
-from orchestration.lib.python_marts import column_schema, load_contracts, write_mart
+from orchestration.lib.partitions import partition_dates
+from orchestration.lib.python_marts import (
+    load_contracts,
+    python_mart_asset,
+    write_mart,
+)
 from orchestration.settings import Settings, load_settings
 
 CONTRACTS = load_contracts(Path(__file__).with_name("marts.yml"))
@@ -53,19 +57,7 @@ def read_inputs(
     return orders, customers, channels
 
 
-@dg.asset(
-    name=LTV.name,
-    description=LTV.description,
-    deps=INPUTS,
-    group_name="customers",
-    owners=["team:growth-data"],
-    kinds={"python", "scipy"},
-    metadata={"dagster/column_schema": column_schema(LTV)},
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
-    pool="warehouse",
-    required_resource_keys={"warehouse"},
-)
+@python_mart_asset(LTV, INPUTS, "customers", {"scipy"})
 def mart_customer_ltv(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     from assets.customers.ltv import ltv_table
 

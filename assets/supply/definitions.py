@@ -17,8 +17,13 @@ import pyarrow as pa
 
 from orchestration.lib.gate_ledger import failed_gates
 from orchestration.lib.marts import open_marts
-from orchestration.lib.partitions import daily_partitions, partition_dates, single_run
-from orchestration.lib.python_marts import column_schema, load_contracts, write_mart
+from orchestration.lib.partitions import partition_dates
+from orchestration.lib.python_marts import (
+    load_contracts,
+    python_mart_execution,
+    python_mart_properties,
+    write_mart,
+)
 from orchestration.settings import Settings, load_settings
 
 CONTRACTS = load_contracts(Path(__file__).with_name("marts.yml"))
@@ -103,19 +108,11 @@ def forecast_tables(forecast_date: dt.date, result) -> tuple[pa.Table, pa.Table]
     specs=[
         dg.AssetSpec(
             key=contract.name,
-            description=contract.description,
-            deps=[DEMAND, FCT_ORDERS],
-            group_name="supply",
-            owners=["team:growth-data"],
-            kinds={"python", "statsforecast"},
-            metadata={"dagster/column_schema": column_schema(contract)},
+            **python_mart_properties(contract, [DEMAND, FCT_ORDERS], "supply", {"statsforecast"}),
         )
         for contract in (FORECAST, ACCURACY)
     ],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
-    pool="warehouse",
-    required_resource_keys={"warehouse"},
+    **python_mart_execution(),
 )
 def demand_forecast(context: dg.AssetExecutionContext):
     from assets.supply.forecast import HISTORY_DAYS, build_series, forecast_all, warm_up

@@ -19,8 +19,11 @@ import pyarrow as pa
 
 from assets.traffic.markov import CONVERSION, START, removal_effects
 from orchestration.lib.marts import open_marts
-from orchestration.lib.partitions import daily_partitions, single_run
-from orchestration.lib.python_marts import column_schema, load_contracts, write_mart
+from orchestration.lib.python_marts import (
+    load_contracts,
+    python_mart_asset,
+    write_mart,
+)
 from orchestration.settings import Settings, load_settings
 
 CONTRACTS = load_contracts(Path(__file__).with_name("marts.yml"))
@@ -100,19 +103,7 @@ def attribution_table(transitions: Iterable[Transition]) -> tuple[pa.Table, floa
     return pa.table(rows, schema=schema), solving
 
 
-@dg.asset(
-    key=DATA_DRIVEN.name,
-    description=DATA_DRIVEN.description,
-    deps=[TRANSITIONS],
-    group_name="traffic",
-    owners=["team:growth-data"],
-    kinds={"python", "numpy"},
-    metadata={"dagster/column_schema": column_schema(DATA_DRIVEN)},
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
-    pool="warehouse",
-    required_resource_keys={"warehouse"},
-)
+@python_mart_asset(DATA_DRIVEN, [TRANSITIONS], "traffic", {"numpy"})
 def mart_attribution_data_driven(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = load_settings()
     started = time.perf_counter()

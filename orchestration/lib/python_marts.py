@@ -241,3 +241,41 @@ def column_schema(contract: MartContract) -> Any:
             dg.TableColumn(c.name, c.data_type, description=c.description) for c in contract.columns
         ]
     )
+
+
+def python_mart_properties(
+    contract: MartContract, deps: list[Any], group: str, kinds: set[str]
+) -> dict[str, Any]:
+    """What Dagster shows of a Python mart, from its contract: one asset spec's properties."""
+    return {
+        "description": contract.description,
+        "deps": deps,
+        "group_name": group,
+        "owners": ["team:growth-data"],
+        "kinds": {"python", *kinds},
+        "metadata": {"dagster/column_schema": column_schema(contract)},
+    }
+
+
+def python_mart_execution() -> dict[str, Any]:
+    """How every Python mart's asset runs: the nightly partitions, a backfill as one run, and
+    the warehouse's single writer (pool and resource)."""
+    from orchestration.lib.partitions import daily_partitions, single_run
+
+    return {
+        "partitions_def": daily_partitions,
+        "backfill_policy": single_run,
+        "pool": "warehouse",
+        "required_resource_keys": {"warehouse"},
+    }
+
+
+def python_mart_asset(contract: MartContract, deps: list[Any], group: str, kinds: set[str]) -> Any:
+    """The `@asset` decorator of a Python mart that writes one contract."""
+    import dagster as dg
+
+    return dg.asset(
+        key=contract.name,
+        **python_mart_properties(contract, deps, group, kinds),
+        **python_mart_execution(),
+    )
