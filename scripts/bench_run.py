@@ -4,6 +4,7 @@
     .venv/bin/python scripts/bench_run.py --scale small --workdir /tmp/bench-run
     .venv/bin/python scripts/bench_run.py --history 30,365              # day N after N-1 days
     .venv/bin/python scripts/bench_run.py --history --days 3,6          # the same, quickly
+    .venv/bin/python scripts/bench_run.py --history --reuse-history     # time again, same history
 
 Mode `day` simulates `--days` business dates (default one), runs all but the last as one
 untimed backfill, then times the last one alone through `growth`'s own `execute`
@@ -42,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PII_KEY = "bench-run-key"
+SNAPSHOT_MARKER = "backfilled.json"
 DBT_STEP = "growth_dbt_models"
 REPORT_GATE_STEP = "fct_orders_gx_fct_orders"
 # Stage order of the table; "other" collects Python assets this script does not know by name.
@@ -251,8 +253,28 @@ def _bare_read(landing: Path, day: dt.date, scratch: Path) -> dict[str, Any]:
     }
 
 
+def _commit() -> str:
+    """The checkout's commit, with a + when it has uncommitted changes."""
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return f"{head or 'unknown'}{'+' if dirty else ''}"
+
+
 def measure_day(
-    workdir: Path, scale: str, day: dt.date, days: int, seed: int, bare_read: bool
+    workdir: Path,
+    scale: str,
+    day: dt.date,
+    days: int,
+    seed: int,
+    bare_read: bool,
+    reuse_history: bool = False,
 ) -> dict[str, Any]:
     """Simulates `days` dates ending on `day`, backfills all but the last (untimed), runs the
     last alone and breaks its cost down."""
@@ -261,12 +283,30 @@ def measure_day(
     home = workdir / f"home-{scale}-{days}d"
     shutil.rmtree(home, ignore_errors=True)
     _point_at(home, landing)
-    home.mkdir(parents=True)
-    if days > 1:
-        _say(f"backfilling {first}..{day - dt.timedelta(days=1)} (untimed)")
-        started = time.perf_counter()
-        _run(first, day - dt.timedelta(days=1), home / "backfill.log")
-        _say(f"  backfilled in {time.perf_counter() - started:.1f}s")
+    snapshot = workdir / f"history-{scale}-{days}d-seed{seed}"
+    restored = days > 1 and reuse_history and (snapshot / SNAPSHOT_MARKER).exists()
+    if restored:
+        built = json.loads((snapshot / SNAPSHOT_MARKER).read_text())
+        _say(
+            f"restoring the history backfilled at commit {built['commit']} from {snapshot} "
+            f"(this checkout: {_commit()})"
+        )
+        # Restored to the same path: the Dagster instance and the lake's journal name it.
+        shutil.copytree(snapshot / "home", home, symlinks=True)
+    else:
+        home.mkdir(parents=True)
+        if days > 1:
+            _say(f"backfilling {first}..{day - dt.timedelta(days=1)} (untimed)")
+            started = time.perf_counter()
+            _run(first, day - dt.timedelta(days=1), home / "backfill.log")
+            _say(f"  backfilled in {time.perf_counter() - started:.1f}s")
+            if reuse_history:
+                shutil.rmtree(snapshot, ignore_errors=True)
+                shutil.copytree(home, snapshot / "home", symlinks=True)
+                (snapshot / SNAPSHOT_MARKER).write_text(
+                    json.dumps({"commit": _commit(), "first": first.isoformat(), "days": days})
+                )
+                _say(f"  history kept in {snapshot} for --reuse-history")
     _say(f"running daily_pipeline for {day} (log {home / 'run.log'})")
     run = _run(day, day, home / "run.log")
     _say(f"  ran in {run['wall_seconds']:.1f}s")
@@ -298,6 +338,7 @@ def measure_day(
         "peak_run_process_mb": run["peak_self_mb"],
         "peak_children_mb": run["peak_children_mb"],
         "home": str(home),
+        "history_restored": restored,
         "landing": str(landing),
     }
     if bare_read:
@@ -395,6 +436,13 @@ def main() -> None:
         "history mode's counts, overriding --history's",
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--reuse-history",
+        action="store_true",
+        help="keep each backfilled history in the workdir and restore it instead of "
+        "backfilling again (a snapshot built by older code says so: rebuild it for figures "
+        "you publish)",
+    )
     parser.add_argument("--workdir", type=Path, help="keep the landing zones here between runs")
     parser.add_argument("--json", type=Path, help="default: <workdir>/bench_run.json")
     parser.add_argument("--top", type=int, default=20, help="dbt nodes to print (all in JSON)")
@@ -415,7 +463,15 @@ def main() -> None:
 
     results = []
     for days in counts:
-        result = measure_day(workdir, scale, day, days, args.seed, bare_read=not args.no_bare_read)
+        result = measure_day(
+            workdir,
+            scale,
+            day,
+            days,
+            args.seed,
+            bare_read=not args.no_bare_read,
+            reuse_history=args.reuse_history,
+        )
         print_day(result, args.top)
         results.append(result)
     report: dict[str, Any] = {
