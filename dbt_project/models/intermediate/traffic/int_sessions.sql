@@ -65,11 +65,18 @@ repeat_hits as (
 
 ),
 
-gaps as (
+hit_gaps as (
 
-    -- GA4's rules, per device and day: a hit after the timeout starts a session...
+    -- GA4's rules, per device and day: a hit after the timeout starts a session... The rules
+    -- need a hit's device, time and campaign only: the three window passes sort these, not
+    -- every column of every hit (a large day's 3M repeat hits spilled 15 GB past the memory
+    -- limit when they carried them all)
     select
-        *,
+        anonymous_id,
+        event_date,
+        event_time,
+        event_id,
+        campaign_key,
         case
             when lag(event_time) over device_day is null then 1
             when {{ seconds_between('lag(event_time) over device_day', 'event_time') }}
@@ -81,13 +88,16 @@ gaps as (
 
 ),
 
-flagged as (
+hit_flags as (
 
     -- ...and so does a hit with a campaign other than the one its session runs under: the
     -- campaign a session runs under is carried from its first hit (none: direct) and from
     -- every campaign hit since
     select
-        *,
+        anonymous_id,
+        event_date,
+        event_time,
+        event_id,
         case
             when after_timeout = 1 then 1
             when campaign_key is not null
@@ -97,19 +107,32 @@ flagged as (
                 then 1
             else 0
         end as starts_session
-    from gaps
+    from hit_gaps
+
+),
+
+hit_sessions as (
+
+    select
+        event_id,
+        event_date,
+        starts_session,
+        sum(starts_session) over (
+            partition by anonymous_id, event_date order by event_time, event_id
+            rows between unbounded preceding and current row
+        ) as session_number
+    from hit_flags
 
 ),
 
 numbered as (
 
-    select
-        *,
-        sum(starts_session) over (
-            partition by anonymous_id, event_date order by event_time, event_id
-            rows between unbounded preceding and current row
-        ) as session_number
-    from flagged
+    -- an event id is unique within its date (stg_events__events keeps one arrival of a retry)
+    select repeat_hits.*, hit_sessions.starts_session, hit_sessions.session_number
+    from repeat_hits
+    inner join hit_sessions
+        on repeat_hits.event_id = hit_sessions.event_id
+        and repeat_hits.event_date = hit_sessions.event_date
 
 ),
 
