@@ -40,15 +40,20 @@ def _record_erasures(
 
     A request is never withdrawn (a re-drop without the flag does not bring the data back),
     and its date is the first folder it came in, whatever order days are loaded in."""
-    con.execute("create or replace temp table day_erasures (erased_key varchar)")
+    # The clear id the key hashes stays in the raw lake: records other sources quarantined are
+    # matched on it, not by hashing every quarantined record again (_apply_erasures).
+    clear = spec.keys.get(erasure.key)
+    con.execute("create or replace temp table day_erasures (erased_key varchar, clear_id varchar)")
     if kept:
         con.execute(
-            f"insert into day_erasures select distinct {_q(erasure.key)} from {kept} "
+            f"insert into day_erasures select distinct {_q(erasure.key)}, "
+            f"{_q(clear) if clear else 'null'} from {kept} "
             f"where {_q(erasure.flag)} and {_q(erasure.key)} is not null"
         )
     # Subjects not erased before: every data file may hold their personal data.
     con.execute(
-        "create or replace temp table day_erasures_new as select erased_key from day_erasures "
+        "create or replace temp table day_erasures_new as select erased_key, clear_id "
+        "from day_erasures "
         "where erased_key not in (select erased_key from audit.erasures where source = ?)",
         [spec.name],
     )
@@ -94,7 +99,6 @@ def _record_erasures(
                 f"where {_q(erasure.key)} in {keys} and ({still_set})"
             ).fetchall()
         }
-    con.execute("drop table day_erasures_new")
     purged = ", ".join(
         f"case when {_q(erasure.key)} in {erased} then null else {_q(c)} end as {_q(c)}"
         for c in (*erasure.purge, "_quarantine_record")
@@ -125,15 +129,49 @@ def _apply_erasures(
     """Withholds quarantined records of erased subjects.
 
     A source's own reload re-quarantines the records of that day, so every load masks its day
-    by the ids its `keys` hash; the source that carries the erasure flag also masks what any
-    source quarantined earlier, by the fields its erasure block names."""
-    if not spec.keys and not spec.erasure:
+    by the ids its `keys` hash, against every erasure recorded. The source that carries the
+    erasure flag also masks what any source quarantined before, by the fields its erasure block
+    names: for the subjects erased for the first time only (the others' records were withheld
+    when their requests came, or by their own source's load since), and by their clear ids, so
+    a year's quarantine is not hashed again on every load."""
+    if spec.erasure:
+        try:
+            if spec.erasure.quarantine_fields:
+                _mask_quarantine_by_clear_id(con, spec.erasure.quarantine_fields, params)
+        finally:
+            con.execute("drop table if exists day_erasures_new")
+    if not spec.keys:
         return
     if not con.execute("select count(*) from audit.erasures").fetchall()[0][0]:
         return
     _mask_quarantine(con, spec.keys.values(), params, spec.name, business_date)
-    if spec.erasure and spec.erasure.quarantine_fields:
-        _mask_quarantine(con, spec.erasure.quarantine_fields, params)
+
+
+def _json_field(field: str) -> str:
+    # JSON functions raise on the records that are not JSON (withheld or raw CSV lines), and a
+    # CASE around them is not enough once a subquery is involved: give them '{}' instead.
+    record = "case when json_valid(raw_record) then raw_record else '{}' end"
+    return f"json_extract_string({record}, {_lit('$.' + field)})"
+
+
+def _mask_quarantine_by_clear_id(
+    con: duckdb.DuckDBPyConnection, fields: Iterable[str], params: dict[str, bytes]
+) -> None:
+    new, unmatched = con.execute(
+        "select count(*), count(*) filter (where clear_id is null) from day_erasures_new"
+    ).fetchall()[0]
+    if unmatched:
+        # a key no clear column of the source names: hash the whole quarantine, as before
+        _mask_quarantine(con, fields, params)
+        return
+    if not new:
+        return
+    ids = "(select clear_id from day_erasures_new where clear_id is not null)"
+    matches = " or ".join(f"{_json_field(f)} in {ids}" for f in fields)
+    con.execute(
+        f"update audit.quarantine set raw_record = {_lit(ERASED_RECORD)} "
+        f"where raw_record is not null and raw_record <> {_lit(ERASED_RECORD)} and ({matches})"
+    )
 
 
 def _mask_quarantine(
@@ -147,13 +185,8 @@ def _mask_quarantine(
     if not fields:
         return
     # Ids are compared by their keyed hash: audit.erasures never holds a clear id.
-    # JSON functions raise on the records that are not JSON (withheld or raw CSV lines), and a
-    # CASE around them is not enough once a subquery is involved: give them '{}' instead.
-    record = "case when json_valid(raw_record) then raw_record else '{}' end"
     matches = " or ".join(
-        _hmac_sql(f"json_extract_string({record}, {_lit('$.' + f)})")
-        + " in (select erased_key from audit.erasures)"
-        for f in fields
+        _hmac_sql(_json_field(f)) + " in (select erased_key from audit.erasures)" for f in fields
     )
     scope = ""
     if source is not None:
