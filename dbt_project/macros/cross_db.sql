@@ -185,3 +185,12 @@
 {% macro spark__percentile_cont(value, fraction) -%}
     percentile({{ value }}, {{ fraction }})
 {%- endmacro %}
+
+{#- `with name as {{ streamed_cte() }} (...)`: a CTE read more than once that is cheaper to
+    compute again than to keep. DuckDB materializes such a CTE, every column of every row, and
+    a large day's hits spill past the memory limit; Spark inlines CTEs already. -#}
+{% macro streamed_cte() -%}
+    {{ return(adapter.dispatch('streamed_cte', 'growth')()) }}
+{%- endmacro %}
+{% macro default__streamed_cte() -%}{%- endmacro %}
+{% macro duckdb__streamed_cte() -%}not materialized{%- endmacro %}

@@ -6,7 +6,9 @@
 
 with
 
-events as (
+-- read three times and computed each time: DuckDB keeping a large day's hits, these columns
+-- of them, spilled gigabytes past the memory limit
+events as {{ streamed_cte() }} (
 
     select
         event_id,
@@ -69,8 +71,7 @@ hit_gaps as (
 
     -- GA4's rules, per device and day: a hit after the timeout starts a session... The rules
     -- need a hit's device, time and campaign only: the three window passes sort these, not
-    -- every column of every hit (a large day's 3M repeat hits spilled 15 GB past the memory
-    -- limit when they carried them all)
+    -- every column of a large day's 3M repeat hits
     select
         anonymous_id,
         event_date,
