@@ -45,7 +45,9 @@
 {#- The config of a model rebuilt by date: a run replaces exactly the dates it rebuilds, with
     delete+insert on DuckDB and insert_overwrite of date partitions on Spark. A mart
     (`hold_back=true`) also drops the held-back dates, so it holds only dates that passed. -#}
-{% macro incremental_by_date(date_column, hold_back=false) -%}
+{#- `tested_by_rebuilt_dates`: a daily run's data tests read only the dates it rebuilt (macro
+    get_where_subquery), for a model whose tests cannot fail across dates. -#}
+{% macro incremental_by_date(date_column, hold_back=false, tested_by_rebuilt_dates=false) -%}
     {%- if target.type == 'spark' -%}
         {%- set config = {'materialized': 'incremental', 'incremental_strategy': 'insert_overwrite',
                           'partition_by': [date_column], 'on_schema_change': 'fail'} -%}
@@ -55,6 +57,9 @@
     {%- endif -%}
     {%- if hold_back -%}
         {%- do config.update({'post_hook': ["{{ remove_held_back_dates('" ~ date_column ~ "') }}"]}) -%}
+    {%- endif -%}
+    {%- if tested_by_rebuilt_dates -%}
+        {%- do config.update({'meta': {'tested_by_rebuilt_dates': date_column}}) -%}
     {%- endif -%}
     {{ return(config) }}
 {%- endmacro %}

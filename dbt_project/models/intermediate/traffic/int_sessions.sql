@@ -1,4 +1,5 @@
-{{ config(**incremental_by_date('session_date')) }}
+{{ config(**incremental_by_date('session_date', tested_by_rebuilt_dates=true)) }}
+-- tested by the dates a run rebuilt: a session's key holds its date
 
 -- depends_on: {{ ref('int_rebuilt_dates') }}
 

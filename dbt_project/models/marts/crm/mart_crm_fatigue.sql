@@ -1,4 +1,5 @@
-{{ config(**incremental_by_date('date_day', hold_back=true)) }}
+{{ config(**incremental_by_date('date_day', hold_back=true, tested_by_rebuilt_dates=true)) }}
+-- tested by the dates a run rebuilt: a row's key holds its date
 
 -- depends_on: {{ ref('int_rebuilt_dates') }}
 
