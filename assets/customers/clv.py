@@ -155,11 +155,20 @@ def bgnbd_log_likelihood(
     return a1 + a2 + np.logaddexp(a3, a4)
 
 
+# Nelder-Mead only brings the start near the optimum: on a year of customers the likelihood has
+# a long flat ridge (the dropout parameters a and b growing together), where it wandered for
+# its whole 4,000 iterations (20,000 evaluations, 150 s) before L-BFGS-B finished the job.
+NELDER_MEAD_ITERATIONS = 400
+
+
 def _fit(neg_ll, start: np.ndarray) -> optimize.OptimizeResult:
     """Minimises over the logs of the parameters (all positive), Nelder-Mead to get close,
     then L-BFGS-B to polish: robust from a poor start, and tight at the optimum."""
     coarse = optimize.minimize(
-        neg_ll, np.log(start), method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-6}
+        neg_ll,
+        np.log(start),
+        method="Nelder-Mead",
+        options={"maxiter": NELDER_MEAD_ITERATIONS, "xatol": 1e-6},
     )
     fine = optimize.minimize(neg_ll, coarse.x, method="L-BFGS-B", options={"maxiter": 2000})
     best = fine if fine.fun <= coarse.fun else coarse

@@ -14,7 +14,7 @@ from assets.ingest.loader import (
     load_source_specs,
     raw_lake,
 )
-from assets.ingest.loader.lake import forget_missing
+from assets.ingest.loader.lake import forget_missing, raw_rows_sql
 from orchestration.lib.gx_checks import build_gx_check, prefetch_gx
 from orchestration.lib.partitions import daily_partitions, partition_dates, single_run
 from orchestration.settings import load_settings, pii_key
@@ -174,6 +174,9 @@ def build_ingest_check(spec: SourceSpec) -> dg.AssetChecksDefinition:
             "date); a failure stops that day's marts."
         ),
         load_log_source=spec.name,
+        rows_of_dates=lambda con, since, until: raw_rows_sql(
+            con, spec, raw_lake(con), since, until
+        ),
     )
 
 

@@ -25,6 +25,7 @@ dates failed (Dagster does not block on WARN, so the other dates proceed), and w
 every date failed (nothing downstream runs).
 """
 
+import datetime as dt
 import json
 import os
 import threading
@@ -465,8 +466,6 @@ def evaluate_suite(
 
 
 def _date(text: str | None) -> Any:
-    import datetime as dt
-
     return dt.date.fromisoformat(str(text))
 
 
@@ -506,6 +505,7 @@ def build_gx_check(
     on_failed_dates: Callable[[list[str | None]], None] | None = None,
     load_log_source: str | None = None,
     after_landed_gates: bool = False,
+    rows_of_dates: Callable[[duckdb.DuckDBPyConnection, dt.date, dt.date], str] | None = None,
 ) -> dg.AssetChecksDefinition:
     """A blocking asset check that runs `expectations/<suite_name>.json` on each business date
     of the run (the whole table when the run has no partition) and records each date's
@@ -513,7 +513,9 @@ def build_gx_check(
     what the failed dates must no longer show. `load_log_source`: the landing source whose
     load log the gate also reads for each date (`load_log_failures`). `after_landed_gates`: a
     gate on what was built from the landed data, which leaves the dates those gates held back
-    (they are not in the marts) unjudged."""
+    (they are not in the marts) unjudged. `rows_of_dates`: a query of `table`'s rows of a range
+    of dates that reads those dates alone (a raw view's date filter still opens every file of
+    its history), used for the run's dates and the days before them its volume rule compares."""
     document = load_suite_document(suite_name)
     placements = {p.label: p.placement for p in plan_suite(document)}
     gate = f"gx_{suite_name}"
@@ -548,8 +550,16 @@ def build_gx_check(
             else context.resources.warehouse.connect(read_only=True)
         )
         with reading as con:
+            relation = table
+            if dates and rows_of_dates:
+                recent = (document.get("meta", {}).get("row_count_vs_recent_days") or {}).get(
+                    "days", 7
+                )
+                first = dt.date.fromisoformat(min(dates)) - dt.timedelta(days=int(recent))
+                last = dt.date.fromisoformat(max(dates))
+                relation = f"({rows_of_dates(con, first, last)})"
             outcomes = evaluate_suite(
-                con, document, table, date_column, dates, load_log_source=load_log_source
+                con, document, relation, date_column, dates, load_log_source=load_log_source
             )
         failed = [o for o in outcomes if not o.success]
         if dates:

@@ -215,33 +215,53 @@ def forget_missing(
     return [p for _, p in gone]
 
 
-def _refresh_view(con: duckdb.DuckDBPyConnection, spec: SourceSpec, lake: Path) -> None:
-    """raw.<table>: the valid, deduplicated rows of every committed data file of the source."""
+def raw_rows_sql(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    lake: Path,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> str:
+    """The query behind raw.<table>: the valid, deduplicated rows of the source's committed
+    data files; of the business dates from `since` to `until` only when given, as a relation
+    that opens those dates' files alone (the view lists a year of files, and a filter on
+    `_business_date` still reads every file's footer to skip it)."""
     columns = {**spec.columns(), "_business_date": "DATE", "_source_file": "VARCHAR"}
-    require_data_files(con, spec, lake, None)
+    scope = ""
+    if since is not None or until is not None:
+        scope = (
+            f" and business_date between {_lit(str(since or dt.date.min))} "
+            f"and {_lit(str(until or dt.date.max))}"
+        )
+    duplicates = f"source = {_lit(spec.name)}{scope}"
     paths = [
         str(lake_path(lake, p))
         for (p,) in con.execute(
-            "select data_path from lake.data_files where source = ? order by business_date, file",
+            f"select data_path from lake.data_files where source = ?{scope} "
+            "order by business_date, file",
             [spec.name],
         ).fetchall()
     ]
     typed = ", ".join(f"cast(d.{_q(n)} as {t}) as {_q(n)}" for n, t in columns.items())
     if not paths:
         empty = ", ".join(f"cast(null as {t}) as {_q(n)}" for n, t in columns.items())
-        body = f"select {empty}, cast(null as bigint) as _line where false"
-    else:
-        # An anti join, not `not exists`: DuckDB plans the correlated form as a mark join over
-        # every row, which made a one-date count of a large events day 1.2 s instead of 0.1 s.
-        body = (
-            f"select {typed}, d._line from (select *, file_row_number + 1 as _line "
-            f"from read_parquet([{', '.join(_lit(p) for p in paths)}], file_row_number=true, "
-            "union_by_name=true)) d anti join (select business_date, file, line "
-            f"from audit.duplicates where source = {_lit(spec.name)}) x "
-            "on x.business_date = d._business_date and x.file = d._source_file "
-            "and x.line = d._line where d._reason is null"
-        )
-    con.execute(f"create or replace view raw.{spec.table} as {body}")
+        return f"select {empty}, cast(null as bigint) as _line where false"
+    # An anti join, not `not exists`: DuckDB plans the correlated form as a mark join over
+    # every row, which made a one-date count of a large events day 1.2 s instead of 0.1 s.
+    return (
+        f"select {typed}, d._line from (select *, file_row_number + 1 as _line "
+        f"from read_parquet([{', '.join(_lit(p) for p in paths)}], file_row_number=true, "
+        "union_by_name=true)) d anti join (select business_date, file, line "
+        f"from audit.duplicates where {duplicates}) x "
+        "on x.business_date = d._business_date and x.file = d._source_file "
+        "and x.line = d._line where d._reason is null"
+    )
+
+
+def _refresh_view(con: duckdb.DuckDBPyConnection, spec: SourceSpec, lake: Path) -> None:
+    """raw.<table>: the valid, deduplicated rows of every committed data file of the source."""
+    require_data_files(con, spec, lake, None)
+    con.execute(f"create or replace view raw.{spec.table} as {raw_rows_sql(con, spec, lake)}")
 
 
 MANIFEST_FOLDER = "_manifest"
