@@ -447,13 +447,11 @@ def evaluate_suite(
                 failures[key].append(failure)
     rule = document.get("meta", {}).get("row_count_vs_recent_days") or {}
     if dated and rule:
-        recent = _recent_counts(con, relation, date_column, list(dates), int(rule.get("days", 7)))
+        recent = _recent_counts(con, relation, date_column, list(dates), recent_days(document))
         for key in keys:
             day = _date(key)
             history = [
-                n
-                for d, n in recent.items()
-                if 0 < (day - _date(d)).days <= int(rule.get("days", 7))
+                n for d, n in recent.items() if 0 < (day - _date(d)).days <= recent_days(document)
             ]
             bounds = volume_bounds(document, history)
             failure = run_volume_expectation(counts.get(key, 0), bounds) if bounds else None
@@ -463,6 +461,12 @@ def evaluate_suite(
         for key in keys:
             failures[key].extend(load_log_failures(con, document, load_log_source, key))
     return [SuiteOutcome(key, counts.get(key, 0), not failures[key], failures[key]) for key in keys]
+
+
+def recent_days(document: dict[str, Any]) -> int:
+    """How many days before a date its volume rule compares the date's rows with."""
+    rule = document.get("meta", {}).get("row_count_vs_recent_days") or {}
+    return int(rule.get("days", 7))
 
 
 def _date(text: str | None) -> Any:
@@ -552,10 +556,7 @@ def build_gx_check(
         with reading as con:
             relation = table
             if dates and rows_of_dates:
-                recent = (document.get("meta", {}).get("row_count_vs_recent_days") or {}).get(
-                    "days", 7
-                )
-                first = dt.date.fromisoformat(min(dates)) - dt.timedelta(days=int(recent))
+                first = dt.date.fromisoformat(min(dates)) - dt.timedelta(days=recent_days(document))
                 last = dt.date.fromisoformat(max(dates))
                 relation = f"({rows_of_dates(con, first, last)})"
             outcomes = evaluate_suite(

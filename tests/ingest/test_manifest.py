@@ -49,19 +49,24 @@ def raw_view(con: duckdb.DuckDBPyConnection) -> set[tuple]:
     )
 
 
+def load_two_days(con: duckdb.DuckDBPyConnection, landing) -> None:
+    """Two days of orders: a re-sent record (a duplicate) and an invalid one beside valid
+    orders, then a new version of o1."""
+    write_orders(
+        landing,
+        D1,
+        [order("o1", D1), order("o2", D1), order("o1", D1), order("o3", D1, status="lost")],
+    )
+    write_orders(landing, D2, [order("o1", D2, status="shipped"), order("o4", D2)])
+    for day in (D1, D2):
+        load_day(con, SPEC, landing, day, KEY, log_fn=lambda _: None)
+
+
 def test_the_manifests_give_the_raw_views_rows(tmp_path):
     landing = tmp_path / "landing"
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     try:
-        # a re-sent record (a duplicate) and an invalid one beside valid orders
-        write_orders(
-            landing,
-            D1,
-            [order("o1", D1), order("o2", D1), order("o1", D1), order("o3", D1, status="lost")],
-        )
-        write_orders(landing, D2, [order("o1", D2, status="shipped"), order("o4", D2)])
-        for day in (D1, D2):
-            load_day(con, SPEC, landing, day, KEY, log_fn=lambda _: None)
+        load_two_days(con, landing)
         first = raw_view(con)
         assert {r[0] for r in first} == {"o1", "o2", "o4"}
         assert as_another_engine_reads(con) == first
@@ -89,14 +94,7 @@ def test_the_rows_of_some_dates_are_the_raw_views_rows_of_those_dates(tmp_path):
     landing = tmp_path / "landing"
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     try:
-        write_orders(
-            landing,
-            D1,
-            [order("o1", D1), order("o2", D1), order("o1", D1), order("o3", D1, status="lost")],
-        )
-        write_orders(landing, D2, [order("o1", D2, status="shipped"), order("o4", D2)])
-        for day in (D1, D2):
-            load_day(con, SPEC, landing, day, KEY, log_fn=lambda _: None)
+        load_two_days(con, landing)
         columns = "order_id, updated_at, _business_date, _line"
         for since, until in ((D1, D1), (D2, D2), (D1, D2), (D2 + dt.timedelta(days=1), None)):
             expected = {r for r in raw_view(con) if since <= r[2] <= (until or dt.date.max)}

@@ -8,6 +8,9 @@ import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import duckdb
 
 START = dt.date(2026, 3, 1)
 DAYS = 5
@@ -49,3 +52,12 @@ def request_erasure(landing: Path, day: dt.date) -> dict:
     text = path.read_text(encoding="utf-8")
     path.write_text(text + json.dumps(request, ensure_ascii=False) + "\n", encoding="utf-8")
     return record
+
+
+def query(settings: Any, sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of a query on the run's warehouse, read-only (`settings` of simulated_run)."""
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()

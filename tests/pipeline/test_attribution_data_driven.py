@@ -10,18 +10,10 @@ import collections
 import duckdb
 import pytest
 
-from tests.pipeline.e2e import END
+from tests.pipeline.e2e import END, query
 from tests.traffic.test_markov import channel_attribution
 
 WINDOW = "trailing_30_days"
-
-
-def query(settings, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def journeys_until(settings, last) -> list[tuple[list[str], bool, float]]:

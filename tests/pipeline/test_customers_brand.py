@@ -13,19 +13,11 @@ import math
 import duckdb
 import pytest
 
-from tests.pipeline.e2e import END, PII_KEY
+from tests.pipeline.e2e import END, PII_KEY, query
 
 # |mart - truth| within this many standard errors of the sample (99.7% of samples)
 SAMPLING_Z = 3.0
 WINDOW_DAYS = 14
-
-
-def query(settings, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def test_cohort_retention_is_the_true_one(simulated_run):

@@ -14,17 +14,10 @@ import duckdb
 import pytest
 
 from tests.dbt.conftest import run_dbt
+from tests.pipeline.e2e import query
 
 MODELS = ("first_touch", "last_touch", "linear", "position_based", "time_decay")
 OWNED_STORES = ("wechat_miniprogram", "own_site")
-
-
-def query(settings, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def test_spend_by_channel_and_visitors_by_traffic_class_are_the_true_ones(simulated_run):
