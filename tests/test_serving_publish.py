@@ -1,0 +1,115 @@
+"""The serving copy is published by difference: after any change to the marts it holds exactly
+their rows, and a mart (or a date of one) that did not change is not copied again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from assets.serving.publish import publish_serving
+
+
+@pytest.fixture
+def marts(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.mart_daily as select date '2026-03-01' + (i % 5)::int as date_day, "
+        "'c' || (i % 3) as channel, i * 1.5 as revenue from range(100) t(i)"
+    )
+    con.execute(
+        "create table marts.mart_tiers as select 'tier' || i as tier, i as floor from range(4) t(i)"
+    )
+    yield con
+    con.close()
+
+
+def serving_rows(serving: Path, table: str) -> list[tuple]:
+    with duckdb.connect(str(serving), read_only=True) as con:
+        return sorted(con.execute(f"select * from marts.{table}").fetchall(), key=str)
+
+
+def source_rows(marts: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
+    return sorted(marts.execute(f"select * from marts.{table}").fetchall(), key=str)
+
+
+def assert_published(marts, serving: Path, parquet: Path) -> None:
+    with duckdb.connect(str(serving), read_only=True) as con:
+        tables = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables"
+            ).fetchall()
+        }
+    assert tables == {
+        name
+        for (name,) in marts.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts'"
+        ).fetchall()
+    }
+    for table in tables:
+        assert serving_rows(serving, table) == source_rows(marts, table), table
+        exported = duckdb.sql(f"select * from '{parquet / f'{table}.parquet'}'").fetchall()
+        assert sorted(exported, key=str) == source_rows(marts, table), table
+
+
+def test_a_changed_value_on_one_date_is_published_and_unchanged_marts_are_left(marts, tmp_path):
+    serving, parquet = tmp_path / "serving" / "growth.duckdb", tmp_path / "serving" / "parquet"
+    counts = publish_serving(marts, serving, parquet)
+    assert counts == {"mart_daily": 100, "mart_tiers": 4}
+    assert_published(marts, serving, parquet)
+    tiers_export = (parquet / "mart_tiers.parquet").stat().st_mtime_ns
+
+    # same row count, one value changed, on one date: only a row hash can tell
+    marts.execute(
+        "update marts.mart_daily set revenue = revenue + 1 "
+        "where date_day = date '2026-03-03' and channel = 'c1'"
+    )
+    # a new date, and a row with no date at all
+    marts.execute(
+        "insert into marts.mart_daily values (date '2026-03-09', 'c0', 7.0), (null, 'c2', 1.0)"
+    )
+    publish_serving(marts, serving, parquet)
+    assert_published(marts, serving, parquet)
+    assert (parquet / "mart_tiers.parquet").stat().st_mtime_ns == tiers_export
+
+    # rows leave a date, and a null date
+    marts.execute(
+        "delete from marts.mart_daily where date_day = date '2026-03-02' or date_day is null"
+    )
+    counts = publish_serving(marts, serving, parquet)
+    assert counts["mart_daily"] == 81
+    assert_published(marts, serving, parquet)
+
+
+def test_a_mart_whose_columns_change_or_that_goes_away_is_replaced_whole(marts, tmp_path):
+    serving, parquet = tmp_path / "growth.duckdb", tmp_path / "parquet"
+    publish_serving(marts, serving, parquet)
+    marts.execute("alter table marts.mart_tiers add column label varchar default 'x'")
+    marts.execute("create table marts.mart_new as select 1 as n")
+    publish_serving(marts, serving, parquet)
+    assert serving_rows(serving, "mart_tiers") == source_rows(marts, "mart_tiers")
+    assert len(serving_rows(serving, "mart_tiers")[0]) == 3
+
+    marts.execute("drop table marts.mart_new")
+    publish_serving(marts, serving, parquet)
+    with duckdb.connect(str(serving), read_only=True) as con:
+        assert (
+            con.execute(
+                "select count(*) from information_schema.tables where table_name = 'mart_new'"
+            ).fetchone()[0]
+            == 0
+        )
+    assert not (parquet / "mart_new.parquet").exists()
+
+
+def test_a_serving_file_the_fingerprints_do_not_describe_is_rebuilt_whole(marts, tmp_path):
+    serving, parquet = tmp_path / "growth.duckdb", tmp_path / "parquet"
+    publish_serving(marts, serving, parquet)
+    # someone (or a crash) changed the published file after its fingerprints were written
+    with duckdb.connect(str(serving)) as con:
+        con.execute("delete from marts.mart_daily where channel = 'c0'")
+    publish_serving(marts, serving, parquet)
+    assert_published(marts, serving, parquet)
