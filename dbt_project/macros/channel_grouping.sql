@@ -69,3 +69,52 @@
 {% macro share_link_referrer(referrer_customer_key) -%}
     case when {{ referrer_customer_key }} is not null then 'share_link' end
 {%- endmacro %}
+
+{#- Every hit with the channel and traffic class of its own source (UTM and referral
+    information, grouped by the seed; a hit without any is direct), of the hits matching
+    `where` (columns of stg_events__events). The filter sits under the events the grouping
+    reads, so a daily run's rebuilt dates read their own folders only: a filter from outside
+    a view of this (int_hit_sources) came after DuckDB had materialized a year of events,
+    read twice. -#}
+{% macro hit_sources(where='1 = 1') -%}
+    with
+
+    events as (
+
+        select
+            event_id,
+            anonymous_id,
+            event_date,
+            landed_date,
+            utm_source,
+            utm_medium,
+            {{ share_link_referrer('referrer_customer_key') }} as has_referrer
+        from {{ events_of_run() }} as stg_events__events
+        where {{ where }}
+
+    ),
+
+    grouping as (
+
+        {{ grouped_sources('events', utm_source='utm_source', utm_medium='utm_medium', referrer='has_referrer') }}
+
+    ),
+
+    hits as (
+
+        select
+            events.event_id,
+            events.anonymous_id,
+            events.event_date,
+            events.landed_date,
+            grouping.channel,
+            grouping.traffic_class
+        from events
+        left join grouping
+            on {{ source_key(utm_source='events.utm_source', utm_medium='events.utm_medium', referrer='events.has_referrer') }}
+            = grouping.source_key
+
+    )
+
+    select * from hits
+{%- endmacro %}

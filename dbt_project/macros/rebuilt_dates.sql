@@ -61,6 +61,30 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The earliest event date a daily run rebuilds, the first landing folder its events are read
+    from; none outside a daily run. -#}
+{% macro first_rebuilt_event_date() -%}
+    {%- if not is_daily_run() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set dates = rebuilt_date_values(['events']) -%}
+    {{ return(dates[0] if dates else var('start_date')) }}
+{%- endmacro %}
+
+{#- stg_events__events as an incremental model reads it: in a daily run, the events of the
+    folders since its first rebuilt event date (events_as_arrived: the view's retries are
+    aggregated over every folder, whatever its reader filters), otherwise the view. Read it
+    with `in_rebuilt_event_dates()`. -#}
+{% macro events_of_run() -%}
+    {%- set view = ref('stg_events__events') -%}
+    {%- set since = first_rebuilt_event_date() -%}
+    {%- if since is none and execute -%}
+        {{ view }}
+    {%- else -%}
+        ({{ events_as_arrived(since) }})
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The dates of `dates_relation` (a CTE or relation with `date_column`) that a daily run
     rebuilds for a model with a trailing window of `window_days` days: those a reason restates
     and the `window_days - 1` dates after each, whose windows hold it. `window_days` may be a

@@ -31,7 +31,7 @@ events as {{ streamed_cte() }} (
             when coalesce(utm_source, utm_medium, utm_campaign, utm_content, referrer_customer_key) is not null
             then {{ surrogate_key(['utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'referrer_customer_key']) }}
         end as campaign_key
-    from {{ ref('stg_events__events') }}
+    from {{ events_of_run() }} as stg_events__events
     where {{ in_rebuilt_event_dates() }}
 
 ),

@@ -7,9 +7,11 @@ with
 
 hits as (
 
+    -- int_hit_sources of the rebuilt dates, filtered before its grouping (macro hit_sources)
     select anonymous_id, event_date, channel, traffic_class
-    from {{ ref('int_hit_sources') }}
-    where {{ in_rebuilt_event_dates() }}
+    from (
+        {{ hit_sources(in_rebuilt_event_dates()) }}
+    ) as hit_sources
 
 ),
 
