@@ -89,6 +89,7 @@ def test_a_mart_whose_columns_change_or_that_goes_away_is_replaced_whole(marts, 
     publish_serving(marts, serving, parquet)
     marts.execute("alter table marts.mart_tiers add column label varchar default 'x'")
     marts.execute("create table marts.mart_new as select 1 as n")
+    marts.execute("create table marts.mart_empty as select 'x' as label where false")
     publish_serving(marts, serving, parquet)
     assert serving_rows(serving, "mart_tiers") == source_rows(marts, "mart_tiers")
     assert len(serving_rows(serving, "mart_tiers")[0]) == 3

@@ -71,6 +71,7 @@ def fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> MartFingerprint:
     groups = {
         ("null" if key is None else key): [int(count), int(total) % 2**64]
         for key, count, total in rows
+        if count  # a constant group of an empty mart is one row of nothing
     }
     return MartFingerprint(columns, date_column, groups)
 

@@ -8,27 +8,7 @@ import json
 
 import duckdb
 
-COLUMNS = [
-    "event_id",
-    "event_type",
-    "anonymous_id",
-    "customer_key",
-    "session_id",
-    "platform",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_content",
-    "referrer_customer_key",
-    "page_url",
-    "sku_id",
-    "order_id",
-    "province",
-    "city",
-    "device_os",
-    "experiment_id",
-    "variant",
-]
+from assets.ingest.loader import load_source_specs
 
 # (event_id, event time, landing folder): retries land a day or two after the first landing
 LANDINGS = [
@@ -58,11 +38,12 @@ def test_the_events_read_from_a_folder_on_are_the_views_events_of_those_dates(tm
     warehouse = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create schema raw")
+        # the raw table as the loader declares it (keyed columns included)
+        columns = {**load_source_specs()["events"].columns(), "_business_date": "DATE"}
         con.execute(
-            "create table raw.events as select "
-            + ", ".join(f"cast(null as varchar) as {c}" for c in COLUMNS)
-            + ", cast(null as timestamp) as event_time, cast(null as date) as _business_date "
-            "where false"
+            "create table raw.events ("
+            + ", ".join(f"{name} {kind}" for name, kind in columns.items())
+            + ")"
         )
         for event_id, time, folder in LANDINGS:
             con.execute(

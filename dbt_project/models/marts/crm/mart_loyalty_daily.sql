@@ -73,12 +73,27 @@ days as (
 
 ),
 
+written_days as (
+
+    -- the days the run writes: every day in a full build; in a daily run, a restated movement
+    -- changes the balance and the active members of every later day. Active members are
+    -- counted for these alone: over every day, the trailing-window join grew with the ledger
+    select date_day from days
+    {%- if is_daily_run() %}
+    where date_day >= (
+            select min(date_day) from {{ ref('int_rebuilt_dates') }} where reason = 'loyalty'
+        )
+        or date_day in {{ rebuilt_dates(['referrals']) }}
+    {%- endif %}
+
+),
+
 active as (
 
     select
         days.date_day,
         count(distinct ledger.customer_key) as active_members
-    from days
+    from written_days as days
     cross join thresholds
     inner join ledger
         on ledger.occurred_date
@@ -134,15 +149,7 @@ final as (
     from combined
     cross join thresholds
     where {{ not_held_back('combined.date_day') }}
-    {%- if is_daily_run() %}
-        -- a restated movement changes the balance and the active members of every later day
-        and (
-            combined.date_day >= (
-                select min(date_day) from {{ ref('int_rebuilt_dates') }} where reason = 'loyalty'
-            )
-            or combined.date_day in {{ rebuilt_dates(['referrals']) }}
-        )
-    {%- endif %}
+        and combined.date_day in (select date_day from written_days)
 
 )
 
