@@ -3,6 +3,7 @@ their rows, and a mart (or a date of one) that did not change is not copied agai
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -114,3 +115,17 @@ def test_a_serving_file_the_fingerprints_do_not_describe_is_rebuilt_whole(marts,
         con.execute("delete from marts.mart_daily where channel = 'c0'")
     publish_serving(marts, serving, parquet)
     assert_published(marts, serving, parquet)
+
+
+def test_a_serving_copy_restored_with_its_times_is_still_published_by_difference(
+    marts, tmp_path
+):
+    publish_serving(marts, tmp_path / "home" / "growth.duckdb", tmp_path / "home" / "parquet")
+    # a GROWTH_HOME restored from a backup that kept modification times (cp -a)
+    shutil.copytree(tmp_path / "home", tmp_path / "restored")
+    serving, parquet = tmp_path / "restored" / "growth.duckdb", tmp_path / "restored" / "parquet"
+    tiers_export = (parquet / "mart_tiers.parquet").stat().st_mtime_ns
+    marts.execute("update marts.mart_daily set revenue = 0 where date_day = date '2026-03-04'")
+    publish_serving(marts, serving, parquet)
+    assert_published(marts, serving, parquet)
+    assert (parquet / "mart_tiers.parquet").stat().st_mtime_ns == tiers_export

@@ -94,8 +94,11 @@ def _manifest_path(serving: Path) -> Path:
 
 
 def _identity(path: Path) -> list[int]:
+    # size and modification time, not the inode: a GROWTH_HOME restored from a backup that kept
+    # times (cp -a, rsync -t) keeps its sidecar's word, while anything that wrote the file since
+    # changed its time
     stat = path.stat()
-    return [stat.st_ino, stat.st_size, stat.st_mtime_ns]
+    return [stat.st_size, stat.st_mtime_ns]
 
 
 def _published(serving: Path) -> dict[str, MartFingerprint]:

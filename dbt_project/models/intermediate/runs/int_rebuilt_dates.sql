@@ -9,7 +9,8 @@
     reason          a date is restated when the run's folders hold ...
     orders          a snapshot of an order paid on it
     first_orders    the first paid order of a customer those snapshots concern, as it was
-                    before the run and as it is now (a late order can take the flag)
+                    before the run and as it is now, when a snapshot could move it (an order
+                    paid no later than the first: a late order can take the flag)
     events          an event of that date
     ads             an ad platform's report of that date
     content         a post's metrics of that date
@@ -82,19 +83,57 @@ customer_paid_orders as (
 
 ),
 
-first_paid as (
+run_paid_orders as (
 
-    -- a customer's first paid order over the folders before the run, and over all of them
-    select customer_key, min(paid_at) as first_paid_at
-    from customer_paid_orders
-    where _business_date < cast('{{ var("start_date") }}' as date)
-    group by customer_key
+    -- what the run's folders say of each order they hold, and what earlier folders said (an
+    -- order paid before may land unpaid, or in a held-back folder)
+    select customer_key, order_id, paid_at from run_folders_orders
+    where customer_key is not null and paid_at is not null
 
     union all
 
-    select customer_key, min(paid_at) as first_paid_at
+    select customer_key, order_id, paid_at from customer_paid_orders
+    where order_id in (select order_id from run_folders_orders)
+
+),
+
+first_paid_moves as (
+
+    -- a customer's first paid order over the folders before the run, and over all of them
+    select
+        customer_key,
+        min(case
+            when _business_date < cast('{{ var("start_date") }}' as date) then paid_at
+        end) as first_paid_before,
+        min(paid_at) as first_paid_now
     from customer_paid_orders
     group by customer_key
+
+),
+
+run_first_paid as (
+
+    select customer_key, min(paid_at) as first_run_paid_at
+    from run_paid_orders
+    group by customer_key
+
+),
+
+first_paid as (
+
+    -- the flag can only have moved if an order of the run's folders was paid no later than
+    -- the first one: a returning customer's new order leaves it where it was
+    select first_paid_moves.customer_key, first_paid_moves.first_paid_before as first_paid_at
+    from first_paid_moves
+    inner join run_first_paid on first_paid_moves.customer_key = run_first_paid.customer_key
+    where run_first_paid.first_run_paid_at <= first_paid_moves.first_paid_now
+
+    union all
+
+    select first_paid_moves.customer_key, first_paid_moves.first_paid_now as first_paid_at
+    from first_paid_moves
+    inner join run_first_paid on first_paid_moves.customer_key = run_first_paid.customer_key
+    where run_first_paid.first_run_paid_at <= first_paid_moves.first_paid_now
 
 ),
 
