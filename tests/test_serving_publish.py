@@ -117,9 +117,7 @@ def test_a_serving_file_the_fingerprints_do_not_describe_is_rebuilt_whole(marts,
     assert_published(marts, serving, parquet)
 
 
-def test_a_serving_copy_restored_with_its_times_is_still_published_by_difference(
-    marts, tmp_path
-):
+def test_a_serving_copy_restored_with_its_times_is_still_published_by_difference(marts, tmp_path):
     publish_serving(marts, tmp_path / "home" / "growth.duckdb", tmp_path / "home" / "parquet")
     # a GROWTH_HOME restored from a backup that kept modification times (cp -a)
     shutil.copytree(tmp_path / "home", tmp_path / "restored")
