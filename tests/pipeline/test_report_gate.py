@@ -110,3 +110,56 @@ def test_a_failed_date_is_held_back_and_the_others_go_on(growth_home):
     finally:
         con.close()
     assert late_rows == [(D2.isoformat(),)]
+
+
+def current_orders(settings) -> dict[str, str]:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        rows = con.execute("select order_id, status from intermediate.int_orders_classified")
+        return dict(rows.fetchall())
+    finally:
+        con.close()
+
+
+def test_an_order_its_folder_no_longer_holds_leaves_the_current_orders(growth_home):
+    """int_orders_classified keeps each order's latest version and a daily run ranks only its
+    own folders: a folder landed again without an order, or held back, must take back what it
+    brought."""
+    settings = growth_home
+    refund = order(f"{D1}-a", D1, "refunded", customer_id="C1", refund=30.0, updated_hour=23)
+    drop_day(settings.landing, D1, orders_of(D1))
+    drop_day(settings.landing, D2, [*orders_of(D2), refund])
+    ok, reasons = execute("daily_pipeline", D1, D2, settings)
+    assert ok, reasons
+    assert current_orders(settings)[f"{D1}-a"] == "refunded"
+
+    # D2's export is corrected: no order c, and D1's order a was never refunded
+    drop_day(settings.landing, D2, orders_of(D2)[:2])
+    ok, reasons = execute("daily_pipeline", D2, D2, settings)
+    assert ok, reasons
+    assert current_orders(settings) == {
+        f"{D1}-a": "paid", f"{D1}-b": "paid", f"{D1}-c": "paid",
+        f"{D2}-a": "paid", f"{D2}-b": "paid",
+    }  # fmt: skip
+    assert f"{D2}-c" not in dict.fromkeys(mart_orders(settings))
+
+    # D2's export is then empty: its gate fails, and the next run (D3's) holds D2 back, so
+    # D2's orders leave with its date
+    drop_day(settings.landing, D2, [])
+    ok, _ = execute("daily_pipeline", D2, D2, settings)
+    assert not ok
+    drop_day(settings.landing, D3, orders_of(D3))
+    ok, reasons = execute("daily_pipeline", D3, D3, settings)
+    assert ok, reasons
+    assert set(current_orders(settings)) == {
+        f"{D1}-a", f"{D1}-b", f"{D1}-c", f"{D3}-a", f"{D3}-b", f"{D3}-c",
+    }  # fmt: skip
+    assert mart_dates(settings) == {D1.isoformat(), D3.isoformat()}
+
+
+def mart_orders(settings) -> list[str]:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        return [o for (o,) in con.execute("select order_id from marts.fct_orders").fetchall()]
+    finally:
+        con.close()

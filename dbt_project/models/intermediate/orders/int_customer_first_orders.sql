@@ -5,7 +5,7 @@ with
 paid_orders as (
 
     select customer_key, order_id, paid_at, paid_date
-    from {{ ref('stg_orders__orders') }}
+    from {{ ref('int_orders_classified') }}
     where paid_at is not null and customer_key is not null
     {%- if is_daily_run() %}
         -- the customers whose orders this run's landing folders hold, over their whole history

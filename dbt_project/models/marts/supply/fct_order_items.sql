@@ -20,7 +20,7 @@ orders as (
 paid_orders as (
 
     select order_id, items
-    from {{ ref('stg_orders__orders') }}
+    from {{ ref('int_orders_classified') }}
     where paid_at is not null
 
 ),
