@@ -46,20 +46,19 @@ kept as (
 
 ),
 
+candidates as (
+
+    select * from landed union all by name select * from kept
+
+),
+
 orders as (
 
     -- a folder's snapshot against the kept version: the same order as the staging view's
     -- (the kept one never came from the run's folders, so their landing dates differ)
-    select * exclude (version_rank)
-    from (
-        select
-            *,
-            row_number() over (
-                partition by order_id order by updated_at desc, last_landed_date desc
-            ) as version_rank
-        from (select * from landed union all by name select * from kept) as candidates
-    ) as ranked
-    where version_rank = 1
+    select * exclude (version_rank) from (
+        {{ latest_version('candidates', partition_by='order_id', order_by='updated_at desc, last_landed_date desc') }}
+    ) as latest
 
 ),
 

@@ -52,13 +52,6 @@ landed_orders as (
 
 ),
 
-run_orders as (
-
-    select * from landed_orders
-    where {{ in_run_folders('_business_date') }}
-
-),
-
 {#- held-back folders are not in landed_orders, but what they touched is restated -#}
 run_folders_orders as (
 
@@ -119,21 +112,22 @@ run_first_paid as (
 
 ),
 
-first_paid as (
+moved_first_paid as (
 
     -- the flag can only have moved if an order of the run's folders was paid no later than
     -- the first one: a returning customer's new order leaves it where it was
-    select first_paid_moves.customer_key, first_paid_moves.first_paid_before as first_paid_at
+    select first_paid_moves.*
     from first_paid_moves
     inner join run_first_paid on first_paid_moves.customer_key = run_first_paid.customer_key
     where run_first_paid.first_run_paid_at <= first_paid_moves.first_paid_now
 
+),
+
+first_paid as (
+
+    select customer_key, first_paid_before as first_paid_at from moved_first_paid
     union all
-
-    select first_paid_moves.customer_key, first_paid_moves.first_paid_now as first_paid_at
-    from first_paid_moves
-    inner join run_first_paid on first_paid_moves.customer_key = run_first_paid.customer_key
-    where run_first_paid.first_run_paid_at <= first_paid_moves.first_paid_now
+    select customer_key, first_paid_now as first_paid_at from moved_first_paid
 
 ),
 
