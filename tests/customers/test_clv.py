@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import gammaln
 
 from assets.customers import clv
 
@@ -222,4 +223,52 @@ def test_gamma_gamma_shrinks_a_customers_mean_towards_the_population():
     assert population < few < many < 100.0
     assert clv.expected_average_value(params, np.array([0.0]), np.array([0.0]))[0] == pytest.approx(
         population
+    )
+
+
+def _bgnbd_formula(params, x, t_x, T):
+    """FHL 2005 equation 6 per customer, written out with no shared terms."""
+    r, alpha, a, b = params
+    out = []
+    for xi, ti, Ti in zip(x, t_x, T, strict=True):
+        a1 = gammaln(r + xi) - gammaln(r) + r * np.log(alpha)
+        a2 = gammaln(a + b) + gammaln(b + xi) - gammaln(b) - gammaln(a + b + xi)
+        a3 = -(r + xi) * np.log(alpha + Ti)
+        a4 = np.log(a) - np.log(b + xi - 1) - (r + xi) * np.log(alpha + ti) if xi > 0 else -np.inf
+        out.append(a1 + a2 + np.logaddexp(a3, a4))
+    return np.array(out)
+
+
+def _gamma_gamma_formula(params, x, m_x):
+    p, q, gamma = params
+    return np.array(
+        [
+            gammaln(p * xi + q)
+            - gammaln(p * xi)
+            - gammaln(q)
+            + q * np.log(gamma)
+            + (p * xi - 1) * np.log(mi)
+            + p * xi * np.log(xi)
+            - (p * xi + q) * np.log(gamma + xi * mi)
+            for xi, mi in zip(x, m_x, strict=True)
+        ]
+    )
+
+
+def test_the_likelihoods_taken_per_distinct_value_are_the_formulas_per_customer(cdnow_csv):
+    # the fit takes log-gammas once per distinct x and T; each customer's term must still be
+    # the paper's, or the fit would drift from the published numbers on a larger history
+    summary = clv.rfm_summary(
+        clv.clean_transactions(pd.read_csv(cdnow_csv, dtype={"date": str})), dt.date(1997, 9, 30)
+    )
+    x, t_x, T = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    bg = np.array([0.243, 4.414, 0.793, 2.426])
+    np.testing.assert_allclose(
+        clv.bgnbd_log_likelihood(bg, x, t_x, T), _bgnbd_formula(bg, x, t_x, T), rtol=1e-12
+    )
+    repeat = summary[summary["frequency"] > 0]
+    gg = np.array([6.25, 3.74, 15.44])
+    xr, mr = repeat["frequency"].to_numpy(float), repeat["monetary_value"].to_numpy(float)
+    np.testing.assert_allclose(
+        clv.gamma_gamma_log_likelihood(gg, xr, mr), _gamma_gamma_formula(gg, xr, mr), rtol=1e-12
     )
