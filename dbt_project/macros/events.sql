@@ -8,8 +8,6 @@
     events' own folders but not the retries' aggregation, which read a year of events for
     every reader (int_sessions reads three times). -#}
 {% macro events_as_arrived(since_landed_date=none) -%}
-    {%- set since = "" if since_landed_date is none else
-        "\n        and _business_date >= cast('" ~ since_landed_date ~ "' as date)" -%}
     with
 
     source as (
@@ -18,7 +16,7 @@
             *,
             cast(event_time as date) as event_date
         from {{ source('events', 'events') }}
-        where {{ not_held_back('_business_date') }}{{ since }}
+        where {{ not_held_back('_business_date') }}{{ landed_since(since_landed_date) }}
 
     ),
 
@@ -28,7 +26,7 @@
         -- that DuckDB streams `source` once instead of materializing every column of it
         select event_id, cast(event_time as date) as event_date, _business_date
         from {{ source('events', 'events') }}
-        where {{ not_held_back('_business_date') }}{{ since }}
+        where {{ not_held_back('_business_date') }}{{ landed_since(since_landed_date) }}
 
     ),
 

@@ -18,7 +18,7 @@
     {%- if reasons is not iterable or reasons is string or not reasons -%}
         {{ exceptions.raise_compiler_error("rebuilt_date_values needs a list of reasons, got " ~ reasons) }}
     {%- endif -%}
-    {%- if not execute -%}
+    {%- if not execute or model.resource_type == 'unit_test' -%}
         {{ return([]) }}
     {%- endif -%}
     {%- set query -%}
@@ -61,28 +61,57 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The earliest event date a daily run rebuilds, the first landing folder its events are read
-    from; none outside a daily run. -#}
-{% macro first_rebuilt_event_date() -%}
+{#- The earliest date a daily run rebuilds for any of `reasons`, less `days_before` days: the
+    first landing folder a model reads those reasons' sources from (a record lands in its own
+    date's folder or a later one). The run's first date when it rebuilds none; none outside a
+    daily run. -#}
+{% macro first_rebuilt_date(reasons, days_before=0) -%}
     {%- if not is_daily_run() -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set dates = rebuilt_date_values(['events']) -%}
-    {{ return(dates[0] if dates else var('start_date')) }}
+    {%- set dates = rebuilt_date_values([reasons] if reasons is string else reasons) -%}
+    {%- set first = (dates[0] if dates else var('start_date')) | string -%}
+    {%- if days_before -%}
+        {%- set first = (modules.datetime.date.fromisoformat(first)
+                         - modules.datetime.timedelta(days=days_before | int)).isoformat() -%}
+    {%- endif -%}
+    {{ return(first) }}
 {%- endmacro %}
 
-{#- stg_events__events as an incremental model reads it: in a daily run, the events of the
-    folders since its first rebuilt event date (events_as_arrived: the view's retries are
-    aggregated over every folder, whatever its reader filters), otherwise the view. Read it
-    with `in_rebuilt_event_dates()`. -#}
-{% macro events_of_run() -%}
-    {%- set view = ref('stg_events__events') -%}
-    {%- set since = first_rebuilt_event_date() -%}
-    {%- if since is none and execute -%}
-        {{ view }}
-    {%- else -%}
-        ({{ events_as_arrived(since) }})
+{#- ` and <column> >= <since>`: the landing folders from `since_landed_date` on; nothing when
+    it is none (every folder). -#}
+{% macro landed_since(since_landed_date, column='_business_date') -%}
+    {%- if since_landed_date is not none %}
+        and {{ column }} >= cast('{{ since_landed_date }}' as date)
     {%- endif -%}
+{%- endmacro %}
+
+{#- A staging view as an incremental model reads it: in a daily run, `landed_sql` (the view's
+    query: its macro called with `since`, when reads_landed_folders(since)) over the folders
+    from `since` (first_rebuilt_date) on, since a filter from outside the view does not reach
+    below its latest-version window or its retries' aggregation, which read a year of
+    landings for every reader; otherwise the view. -#}
+{% macro staged_for_run(view_name, since, landed_sql) -%}
+    {%- set view = ref(view_name) -%}
+    {%- if reads_landed_folders(since) -%}
+        ({{ landed_sql }})
+    {%- else -%}
+        {{ view }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Whether staged_for_run reads the view's query rather than the view: in a daily run, and
+    when dbt parses the model (so it records the sources the query reads); not in a unit test,
+    which gives the view's rows (and no source's). -#}
+{% macro reads_landed_folders(since) -%}
+    {{ return(model.resource_type != 'unit_test' and (since is not none or not execute)) }}
+{%- endmacro %}
+
+{#- stg_events__events as an incremental model reads it (staged_for_run). Read it with
+    `in_rebuilt_event_dates()`. -#}
+{% macro events_of_run() -%}
+    {%- set since = first_rebuilt_date('events') -%}
+    {{ staged_for_run('stg_events__events', since, events_as_arrived(since) if reads_landed_folders(since)) }}
 {%- endmacro %}
 
 {#- The dates of `dates_relation` (a CTE or relation with `date_column`) that a daily run
@@ -98,4 +127,18 @@
             and dated.{{ date_column }} between restated.date_day
             and {{ add_days('restated.date_day', window_days ~ ' - 1') }}
     )
+{%- endmacro %}
+
+{#- The value of a threshold seed's row (`threshold, value`), asked at run time, for a bound a
+    model needs as a literal; none outside a run's execution (and in a unit test, whose seed
+    is a fixture the query cannot see). -#}
+{% macro threshold_value(seed_name, threshold) -%}
+    {%- set relation = ref(seed_name) -%}
+    {%- if not execute or model.resource_type == 'unit_test' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set query -%}
+        select max(value) from {{ relation }} where threshold = '{{ threshold }}'
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values()[0]) }}
 {%- endmacro %}

@@ -20,7 +20,13 @@ thresholds as (
 
 touches as (
 
-    select * from {{ ref('stg_crm_touches__touches') }}
+    -- a daily run: the folders since the first send date it may restate, its touches' own or
+    -- a window before a restated payment's (staged_for_run; the dates are picked in `rebuilt`)
+    {%- set since = first_rebuilt_date(
+        ['crm_touches', 'orders', 'first_orders'],
+        days_before=threshold_value('crm_thresholds', 'conversion_window_days')
+    ) %}
+    select * from {{ staged_for_run('stg_crm_touches__touches', since, touches_as_reported(since) if reads_landed_folders(since)) }} as touches
 
 ),
 
