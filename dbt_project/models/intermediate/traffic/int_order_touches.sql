@@ -1,6 +1,7 @@
 {{ config(**incremental_by_date('date_day')) }}
 
 -- depends_on: {{ ref('int_rebuilt_dates') }}
+-- depends_on: {{ ref('int_device_logins') }}
 
 {# Each paid order's touch path: the sessions that arrived with UTM or referral information
     within the lookback before the order was created, from the buyer (logged in, or on a
@@ -37,6 +38,41 @@ owned_orders as (
     select * from orders where is_owned_store
 
 ),
+{%- if is_daily_run() %}
+
+buyers as (
+
+    select distinct customer_key from owned_orders where customer_key is not null
+
+),
+
+buyer_devices as (
+
+    -- the devices ever logged in as a buyer: the only ones stitching can give a buyer
+    select distinct anonymous_id
+    from {{ ref('int_device_logins') }}
+    where customer_key in (select customer_key from buyers)
+
+),
+
+stitched as (
+
+    -- int_devices_stitched over those devices' logins: ranking a year of logins on every run
+    -- took most of the model's time
+    {{ devices_stitched(
+        '(select * from ' ~ ref('int_device_logins')
+        ~ ' where anonymous_id in (select anonymous_id from buyer_devices))'
+    ) }}
+
+),
+{%- else %}
+
+stitched as (
+
+    select * from {{ ref('int_devices_stitched') }}
+
+),
+{%- endif %}
 
 touches as (
 
@@ -51,13 +87,22 @@ touches as (
         sessions.utm_campaign,
         sessions.utm_content
     from {{ ref('int_sessions') }} as sessions
-    left join {{ ref('int_devices_stitched') }} as stitched
+    left join stitched
         on sessions.anonymous_id = stitched.anonymous_id
     where sessions.is_touch
         and sessions.session_date >= (
             select cast(min(created_at) - interval {{ var('attribution_lookback_days') }} day as date)
             from owned_orders
         )
+    {%- if is_daily_run() %}
+        -- the sessions a candidate below can take: a buyer's, logged in or on a device they
+        -- logged in on, or on an order's device
+        and (
+            sessions.customer_key in (select customer_key from buyers)
+            or sessions.anonymous_id in (select anonymous_id from buyer_devices)
+            or sessions.anonymous_id in (select anonymous_id from owned_orders)
+        )
+    {%- endif %}
 
 ),
 
