@@ -79,7 +79,12 @@ def clean_transactions(frame: pd.DataFrame) -> pd.DataFrame:
             f"the transactions lack the column(s) {', '.join(missing)}; "
             f"expected {', '.join(REQUIRED_COLUMNS)}"
         )
-    dates = pd.to_datetime(frame["date"].astype(str), errors="coerce", format="mixed")
+    raw_dates = frame["date"]
+    # the warehouse's dates arrive as datetime64: only other input goes through text
+    if pd.api.types.is_datetime64_dtype(raw_dates):
+        dates = raw_dates
+    else:
+        dates = pd.to_datetime(raw_dates.astype(str), errors="coerce", format="mixed")
     bad = dates.isna()
     if bad.any():
         first = frame.loc[bad, "date"].iloc[0]
