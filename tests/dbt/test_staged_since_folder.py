@@ -148,6 +148,8 @@ def test_the_shipments_read_from_a_folder_on_are_the_views_shipments_of_those_sh
             # a stale version re-sent after the latest one: the latest updated_at still wins
             version("s2", "delivered", "2026-03-02 10:00:00", "2026-03-03 10:00:00", "2026-03-03"),
             version("s2", "in_transit", "2026-03-02 10:00:00", "2026-03-02 10:00:00", "2026-03-04"),
+            # shipped on SINCE and never sent again: only SINCE's own folder holds it
+            version("s3", "in_transit", "2026-03-02 11:00:00", "2026-03-02 11:00:00", SINCE),
         ],
     )
     rows = _view_and_since(
@@ -162,6 +164,7 @@ def test_the_shipments_read_from_a_folder_on_are_the_views_shipments_of_those_sh
     expected = [
         {"shipment_id": "s1", "status": "delivered", "had_exception": True, "landed": D5},
         {"shipment_id": "s2", "status": "delivered", "had_exception": False, "landed": D3},
+        {"shipment_id": "s3", "status": "in_transit", "had_exception": False, "landed": SINCE},
     ]
     assert rows["view"] == expected
     assert rows["since"] == expected
@@ -193,6 +196,8 @@ def test_the_touches_read_from_a_folder_on_are_the_views_touches_of_those_send_d
             report("t1", "2026-03-02 10:00:00", None, None, "2026-03-02"),
             report("t1", "2026-03-02 10:00:00", "2026-03-02 11:00:00", None, "2026-03-03"),
             report("t1", "2026-03-02 10:00:00", None, None, "2026-03-04"),
+            # sent on SINCE and reported once: only SINCE's own folder holds it
+            report("t3", "2026-03-02 12:00:00", None, None, SINCE),
             # sent late in the evening, reported first in the next day's folder, then clicked
             report("t2", "2026-03-02 23:50:00", None, None, "2026-03-03"),
             report("t2", "2026-03-02 23:50:00", "2026-03-03 08:00", "2026-03-03 08:01", D4),
@@ -209,6 +214,7 @@ def test_the_touches_read_from_a_folder_on_are_the_views_touches_of_those_send_d
     expected = [
         {"touch_id": "t1", "is_opened": True, "is_clicked": False, "landed": "2026-03-03"},
         {"touch_id": "t2", "is_opened": True, "is_clicked": True, "landed": "2026-03-04"},
+        {"touch_id": "t3", "is_opened": False, "is_clicked": False, "landed": SINCE},
     ]
     assert rows["view"] == expected
     assert rows["since"] == expected
