@@ -6,8 +6,10 @@ KOC's last-touch gmv within 1% of the true figure."""
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import hashlib
 import hmac
+import json
 import math
 import shutil
 
@@ -96,6 +98,62 @@ def test_crm_sends_by_day_and_channel_are_the_true_ones(simulated_run):
         for channel, counts in channels.items()
     }
     assert found == expected
+
+
+def test_a_payment_landed_late_converts_the_sends_in_the_window_before_it(simulated_run, tmp_path):
+    """Tonight's folder brings an order paid two days after a delivered send of an earlier
+    folder: the send's date gains the converter. The chain reads the touches from the
+    conversion window before its first restated payment on, not from that payment's date."""
+    settings, _, _ = simulated_run
+    copy = tmp_path / "late.duckdb"
+    shutil.copyfile(settings.warehouse, copy)
+    tonight = END + dt.timedelta(days=1)
+    con = duckdb.connect(str(copy))
+    try:
+        # a delivered send whose customer paid nothing in the 7 days after it
+        customer, sent_at, sent_date, channel, campaign = con.execute(
+            "select customer_key, sent_at, sent_date, channel, campaign_id "
+            "from staging.stg_crm_touches__touches as t "
+            "where is_delivered and sent_date between ? and ? and not exists ("
+            "  select 1 from marts.fct_orders as o where o.customer_key = t.customer_key"
+            "  and o.paid_at >= t.sent_at and o.paid_at < t.sent_at + interval 7 day) "
+            "order by sent_at, touch_id limit 1",
+            [END - dt.timedelta(days=6), END - dt.timedelta(days=3)],
+        ).fetchone()
+        paid_at = sent_at + dt.timedelta(days=2)
+        before = con.execute(
+            "select sent, converted from marts.mart_crm_chain_daily "
+            "where date_day = ? and channel = ? and campaign_id = ?",
+            [sent_date, channel, campaign],
+        ).fetchone()
+        # tonight's orders folder: one order, paid two days after the send (the raw view over
+        # the lake becomes a table of this copy, so the shared lake stays as it is)
+        con.execute("create table raw.orders_landed as select * from raw.orders")
+        con.execute("drop view raw.orders")
+        con.execute("alter table raw.orders_landed rename to orders")
+        con.execute(
+            "insert into raw.orders select * replace ("
+            "'late-paid-order' as order_id, null as customer_id, ? as customer_key, "
+            "? as created_at, ? as paid_at, ? as updated_at, "
+            "? as _business_date, 'late.jsonl' as _source_file, 1 as _line) "
+            "from raw.orders where paid_at is not null and refund_amount = 0 "
+            "order by order_id limit 1",
+            [customer, paid_at - dt.timedelta(minutes=5), paid_at, paid_at, tonight],
+        )
+    finally:
+        con.close()
+    nightly = json.dumps({"start_date": str(tonight), "end_date": str(tonight)})
+    result = run_dbt(
+        copy, tmp_path / "dbt", "run", "-s", "+mart_crm_chain_daily", "--vars", nightly
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    after = query(
+        copy,
+        "select sent, converted from marts.mart_crm_chain_daily "
+        "where date_day = ? and channel = ? and campaign_id = ?",
+        [sent_date, channel, campaign],
+    )
+    assert after == [(before[0], before[1] + 1)], (sent_date, before, after)
 
 
 def test_crm_rates_by_channel_are_within_three_standard_errors_of_the_truth(simulated_run):
