@@ -49,6 +49,13 @@ class Settings:
         return target
 
     @property
+    def dbt_run_target(self) -> Path:
+        """The dbt asset's target folder: its last invocation's artifacts and log, and dbt's
+        partial-parse state, one folder per home and engine. A run then parses only what
+        changed since the last one, and no run leaves a folder of its own in the project."""
+        return self.home / "dbt" / self.dbt_target
+
+    @property
     def dagster_home(self) -> Path:
         return Path(os.environ.get("DAGSTER_HOME") or self.home / "dagster")
 

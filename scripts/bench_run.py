@@ -199,19 +199,15 @@ def _run_steps(start: dt.date, end: dt.date) -> tuple[str, dict[str, float], flo
 
 def _dbt_nodes(run_id: str) -> tuple[list[dict[str, Any]], float | None]:
     """Each node's seconds from the run's dbt run_results.json, slowest first, and dbt's own
-    elapsed seconds. dagster-dbt names its target folder `<op>-<run id[:7]>-<uuid[:7]>`; the run
-    id picks this run's folder out of those of other runs (the test suite's too)."""
-    from orchestration.settings import DBT_PROJECT_DIR
+    elapsed seconds. The dbt asset keeps its last invocation's artifacts in the home's dbt
+    target folder (Settings.dbt_run_target): this run's, as nothing runs dbt in between."""
+    from orchestration.settings import load_settings
 
-    target = DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target")  # as dagster-dbt
-    candidates = sorted(
-        target.glob(f"{DBT_STEP}-{run_id[:7]}-*/run_results.json"),
-        key=lambda p: p.stat().st_mtime,
-    )
-    if not candidates:
-        _say(f"warning: no run_results.json of run {run_id[:8]} under {target}")
+    path = load_settings().dbt_run_target / "run_results.json"
+    if not path.exists():
+        _say(f"warning: no run_results.json of run {run_id[:8]} at {path}")
         return [], None
-    results = json.loads(candidates[-1].read_text())
+    results = json.loads(path.read_text())
     nodes = [
         {
             "unique_id": r["unique_id"],

@@ -73,7 +73,7 @@
     run re-read, and that folder no longer holds (held back, or re-landed without it), leaves
     the table unless a version of it was ranked again (the run's delete+insert replaced it). -#}
 {% macro remove_unlanded_orders() -%}
-    {%- if target.type != 'spark' and var('start_date') -%}
+    {%- if target.type != 'spark' and run_var('start_date') -%}
     delete from {{ this }} as current_orders
     where {{ in_run_folders('current_orders.last_landed_date') }}
         and not exists (

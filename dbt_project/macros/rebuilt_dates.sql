@@ -70,7 +70,7 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set dates = rebuilt_date_values([reasons] if reasons is string else reasons) -%}
-    {%- set first = (dates[0] if dates else var('start_date')) | string -%}
+    {%- set first = (dates[0] if dates else run_var('start_date')) | string -%}
     {%- if days_before -%}
         {%- set first = (modules.datetime.date.fromisoformat(first)
                          - modules.datetime.timedelta(days=days_before | int)).isoformat() -%}

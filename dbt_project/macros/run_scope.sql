@@ -1,11 +1,27 @@
-{#- What a Dagster run tells dbt (vars, from assets/dbt/definitions.py): the business dates of
-    its landing folders (`start_date`..`end_date`; unset: a full build of every date) and the
-    dates a gate of the landed data failed (`held_back_dates`, from the gate ledger). A held-back
-    date's landing folders stay out of every model, and its date out of every mart, until a run
-    of that date passes its gates. -#}
+{#- What a Dagster run tells dbt: the business dates of its landing folders
+    (`start_date`..`end_date`; unset: a full build of every date) and the dates a gate of the
+    landed data failed (`held_back_dates`, from the gate ledger). A held-back date's landing
+    folders stay out of every model, and its date out of every mart, until a run of that date
+    passes its gates. -#}
+
+{#- One of those three, as a var (`dbt build --vars '{start_date: ...}'` by hand) or, when the
+    var is unset, from GROWTH_DBT_RUN_SCOPE (JSON), where the Dagster asset puts them
+    (assets/dbt/definitions.py). The environment is read while models execute, never while dbt
+    parses: vars on the command line make dbt parse the whole project again on every run (6 s),
+    while the run scope in the environment leaves its partial parsing in place. -#}
+{% macro run_var(name) -%}
+    {%- set value = var(name) -%}
+    {%- if execute and (value is none or value == []) -%}
+        {%- set scope = env_var('GROWTH_DBT_RUN_SCOPE', '') -%}
+        {%- if scope -%}
+            {%- set value = fromjson(scope).get(name, value) -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(value) }}
+{%- endmacro %}
 
 {% macro held_back_dates() -%}
-    {{ return(var('held_back_dates', []) or []) }}
+    {{ return(run_var('held_back_dates') or []) }}
 {%- endmacro %}
 
 {% macro date_list(values) -%}
@@ -27,15 +43,15 @@
 {#- A daily run (an incremental model rebuilding what the run's folders touched), not a full
     build. -#}
 {% macro is_daily_run() -%}
-    {{ return(is_incremental() and var('start_date') is not none) }}
+    {{ return(is_incremental() and run_var('start_date') is not none) }}
 {%- endmacro %}
 
 {#- True for a row from a landing folder the run must re-read: its own dates, and the held-back
     dates (whose rows must leave what they touched). True for every row of a full build. -#}
 {% macro in_run_folders(column) -%}
-    {%- if var('start_date') -%}
-        ({{ column }} between cast('{{ var("start_date") }}' as date)
-            and cast('{{ var("end_date") or var("start_date") }}' as date)
+    {%- if run_var('start_date') -%}
+        ({{ column }} between cast('{{ run_var("start_date") }}' as date)
+            and cast('{{ run_var("end_date") or run_var("start_date") }}' as date)
         {%- if held_back_dates() %} or {{ column }} in ({{ date_list(held_back_dates()) }}){% endif %})
     {%- else -%}
         (1 = 1)

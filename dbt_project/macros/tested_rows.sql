@@ -22,7 +22,7 @@
 {%- endmacro %}
 
 {% macro rebuilt_rows_predicate() -%}
-    {%- if not execute or var('start_date') is none -%}
+    {%- if not execute or run_var('start_date') is none -%}
         {{ return('') }}
     {%- endif -%}
     {%- set node = graph.nodes.get(model.attached_node or '') -%}

@@ -42,7 +42,7 @@
 
 with
 
-{% if var('start_date') %}
+{% if run_var('start_date') %}
 
 landed_orders as (
 
@@ -96,7 +96,7 @@ first_paid_moves as (
     select
         customer_key,
         min(case
-            when _business_date < cast('{{ var("start_date") }}' as date) then paid_at
+            when _business_date < cast('{{ run_var("start_date") }}' as date) then paid_at
         end) as first_paid_before,
         min(paid_at) as first_paid_now
     from customer_paid_orders
