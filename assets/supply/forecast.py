@@ -49,10 +49,8 @@ INTERMITTENT_ADI = 1.32
 ETS_SPEC = "ZNZ"
 # SKUs per statsforecast call: bounds the memory of one call at any catalogue size
 BATCH_SKUS = 1_000
-# below this many days of modelled history in one call (SKUs x days) a process pool costs
-# more than it saves: measured on 2 cores, 1,800 days ran 0.2 s alone and 0.5 s in a pool,
-# 3,600 broke even, and 150 SKUs of a year ran 5.7 s alone and 3.8 s in a pool
-PARALLEL_MIN_DAYS = 4_000
+# below this many SKUs a process pool costs more than it saves
+PARALLEL_MIN_SKUS = 400
 
 ETS, CROSTON, MEAN = "auto_ets", "croston_optimized", "historic_average"
 
@@ -181,7 +179,7 @@ def _fit_group(kind: str, series: list[Series], windows: int, n_jobs: int, resul
     from statsforecast import StatsForecast
 
     frame = _long_frame(series)
-    n_jobs = pool_size(series, n_jobs)
+    n_jobs = n_jobs if len(series) >= PARALLEL_MIN_SKUS else 1
     model = _statsforecast_model(kind)
     started = time.perf_counter()
     sf = StatsForecast(models=[model], freq="D", n_jobs=n_jobs)
@@ -220,12 +218,6 @@ def _mean_forecasts(series: list[Series], result: Result) -> None:
         train, test = s.y[:-h], s.y[-h:]
         m = SEASON if len(train) >= 2 * SEASON else 1
         result.accuracy[s.sku_id] = score([(train, test, np.full(h, float(np.mean(train))))], m)
-
-
-def pool_size(series: list[Series], n_jobs: int) -> int:
-    """statsforecast's processes for one call over `series`: one unless their history is long
-    enough (PARALLEL_MIN_DAYS) to pay for the pool; a fit costs about its series' length."""
-    return n_jobs if sum(len(s.y) for s in series) >= PARALLEL_MIN_DAYS else 1
 
 
 def _batches(items: list[Series], size: int) -> Iterator[list[Series]]:

@@ -18,7 +18,6 @@ from assets.supply.forecast import (
     Series,
     build_series,
     forecast_all,
-    pool_size,
     score,
 )
 from orchestration.simulator.demand import synthetic_demand
@@ -113,19 +112,3 @@ def test_the_same_demand_in_any_order_gives_the_same_forecast(year_of_demand):
     for sku in one.forecast:
         assert one.forecast[sku].tobytes() == two.forecast[sku].tobytes()
     assert all(isinstance(s, Series) for s in build_series(few, END))
-
-
-def test_a_process_pool_fits_long_histories_only_and_changes_no_forecast(year_of_demand):
-    skus = sorted(year_of_demand["sku_id"].unique())[:40]
-    series = build_series(year_of_demand[year_of_demand["sku_id"].isin(skus)], END)
-    assert pool_size(series, 2) == 2  # 40 SKUs of a year: the pool pays
-    short = [Series(s.sku_id, s.y[-MIN_MODEL_DAYS:]) for s in series[:10]]
-    assert pool_size(short, 2) == 1  # 10 SKUs of 8 weeks: it would cost more than it saves
-    alone, pooled = forecast_all(series, n_jobs=1), forecast_all(series, n_jobs=2)
-    assert alone.forecast.keys() == pooled.forecast.keys()
-    for sku in alone.forecast:
-        np.testing.assert_allclose(pooled.forecast[sku], alone.forecast[sku], rtol=1e-12)
-        for name in ("wape", "mase", "baseline_mase"):
-            assert pooled.accuracy[sku][name] == pytest.approx(
-                alone.accuracy[sku][name], nan_ok=True
-            )
