@@ -1,14 +1,17 @@
-"""A nightly run's dbt tests cost a day: staging tests run in full builds only, and a model
-that says so is tested on the dates the run rebuilt (macros/tested_rows.sql). Both on a copy of
-the simulated run's warehouse, whose int_rebuilt_dates holds the last nightly run's dates."""
+"""A nightly run's dbt costs a day: staging tests run in full builds only, a model that says so
+is tested on the dates the run rebuilt (macros/tested_rows.sql), both on a copy of the simulated
+run's warehouse, whose int_rebuilt_dates holds the last nightly run's dates; and the run's dates
+reach dbt without making it parse the project again."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import duckdb
 
+from assets.dbt.definitions import RUN_SCOPE_ENV, started_with_scope
 from tests.dbt.conftest import run_dbt
 from tests.pipeline.e2e import END
 
@@ -52,3 +55,40 @@ def test_a_nightly_run_tests_the_rebuilt_dates_and_a_full_build_everything(simul
     assert full[SCOPED_TEST]["failures"] == 2
     staging = [name for name in full if "stg_orders__orders" in name]
     assert staging and all(full[name]["status"] == "pass" for name in staging)
+
+
+def test_a_run_reaches_dbt_as_its_scope_and_dbt_parses_only_what_changed(simulated_run):
+    """The Dagster runs pass their dates in the environment: dbt compiled int_sessions over the
+    run's event dates (a daily build, not a full one), and parsed nothing again, since its
+    partial-parse state in the home's target folder still held (vars on the command line
+    would have made it parse the whole project)."""
+    settings, _, _ = simulated_run
+    target = settings.dbt_run_target
+    compiled = target / "compiled/growth/models/intermediate/traffic/int_sessions.sql"
+    assert f"cast('{END}' as date)" in compiled.read_text()
+    log = "".join(
+        path.read_text() for path in (target / "dbt.log.1", target / "dbt.log") if path.exists()
+    )
+    last_invocation = log[log.rindex("Running with dbt") :]
+    assert "Partial parsing enabled" in last_invocation
+    assert "Unable to do partial parsing" not in last_invocation
+
+
+def test_the_run_scope_is_in_the_dbt_process_environment_only(monkeypatch):
+    seen = {}
+
+    class RecordingDbt:
+        def cli(self, **kwargs):
+            seen["scope"] = os.environ.get(RUN_SCOPE_ENV)
+            seen["kwargs"] = kwargs
+            return "invocation"
+
+    monkeypatch.setenv(RUN_SCOPE_ENV, "a scope set by hand")
+    scope = {"start_date": "2026-03-02", "end_date": "2026-03-03", "held_back_dates": []}
+    assert started_with_scope(RecordingDbt(), scope, args=["build"]) == "invocation"
+    assert json.loads(seen["scope"]) == scope
+    assert seen["kwargs"] == {"args": ["build"]}
+    assert os.environ[RUN_SCOPE_ENV] == "a scope set by hand"
+    monkeypatch.delenv(RUN_SCOPE_ENV)
+    started_with_scope(RecordingDbt(), scope, args=["build"])
+    assert RUN_SCOPE_ENV not in os.environ
