@@ -36,7 +36,7 @@ RUN_SCOPE_ENV = "GROWTH_DBT_RUN_SCOPE"
 NIGHTLY_EXCLUDE = "resource_type:test,path:models/staging"
 
 
-def dbt_vars(context: dg.AssetExecutionContext, held_back: list[str]) -> dict[str, Any]:
+def run_scope(context: dg.AssetExecutionContext, held_back: list[str]) -> dict[str, Any]:
     window = context.partition_time_window
     last_day = (window.end - dt.timedelta(days=1)).date()
     return {
@@ -119,10 +119,8 @@ def growth_dbt_models(
     # date back into the marts through its late records
     with warehouse.connect(read_only=True) as con:
         held_back = failed_gates(con, landed_data_only=True)
-    variables = dbt_vars(context, sorted(held_back))
-    context.log.info(
-        f"dbt build for business dates {variables['start_date']}..{variables['end_date']}"
-    )
+    scope = run_scope(context, sorted(held_back))
+    context.log.info(f"dbt build for business dates {scope['start_date']}..{scope['end_date']}")
     for date, gates in held_back.items():
         context.log.warning(f"{date} is held back (it failed {', '.join(gates)})")
     # unit tests pin down the models' code on hand-made rows: CI runs them (make test), the
@@ -131,7 +129,7 @@ def growth_dbt_models(
     settings = load_settings()
     invocation = started_with_scope(
         dbt,
-        variables,
+        scope,
         args=["build", "--exclude-resource-type", "unit_test"],
         context=context,
         raise_on_error=False,
