@@ -105,3 +105,60 @@ def test_the_rows_of_some_dates_are_the_raw_views_rows_of_those_dates(tmp_path):
         assert "/2026-03-02/" in query and "/2026-03-01/" not in query
     finally:
         con.close()
+
+
+def test_a_view_over_data_files_of_two_schemas_reads_both_by_column_name(tmp_path):
+    """The raw view binds one schema's files from their first footer, and joins files of
+    another schema by column name: an older file without a column the contract gained since
+    reads as null there, and no row of either is lost."""
+    from assets.ingest.loader.lake import _refresh_view
+
+    landing = tmp_path / "landing"
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        write_orders(landing, D1, [order("o1", D1, coupon_code="SPRING"), order("o2", D1)])
+        write_orders(landing, D2, [order("o3", D2, coupon_code="SUMMER")])
+        for day in (D1, D2):
+            load_day(con, SPEC, landing, day, KEY, log_fn=lambda _: None)
+        before = raw_view(con)
+        one_schema = con.execute(
+            "select sql from duckdb_views() where schema_name = 'raw' and view_name = 'orders'"
+        ).fetchone()[0]
+        assert one_schema.count("read_parquet(") == 1 and "union_by_name" not in one_schema
+        # D1's file as an older loader wrote it, before the contract had coupon_code (files are
+        # never rewritten in place: a new version goes to a new folder)
+        lake = raw_lake(con)
+        (old_path,) = con.execute(
+            "select data_path from lake.data_files where source = 'orders' and business_date = ?",
+            [D1],
+        ).fetchone()
+        older = (lake / old_path).parent.parent / "older000000" / (lake / old_path).name
+        older.parent.mkdir()
+        con.execute(
+            f"copy (select * exclude (coupon_code) from read_parquet('{lake / old_path}')) "
+            f"to '{older}' (format parquet)"
+        )
+        con.execute(
+            "update lake.data_files set data_path = ? where data_path = ?",
+            [older.relative_to(lake).as_posix(), old_path],
+        )
+        coupons_before = dict(
+            con.execute("select order_id || _business_date, coupon_code from raw.orders").fetchall()
+        )
+        _refresh_view(con, SPEC, lake)
+        two_schemas = con.execute(
+            "select sql from duckdb_views() where schema_name = 'raw' and view_name = 'orders'"
+        ).fetchone()[0]
+        assert two_schemas.count("read_parquet(") == 2
+        assert raw_view(con) == before
+        coupons = dict(
+            con.execute("select order_id || _business_date, coupon_code from raw.orders").fetchall()
+        )
+        assert coupons_before == {f"o1{D1}": "SPRING", f"o2{D1}": None, f"o3{D2}": "SUMMER"}
+        assert coupons == {f"o1{D1}": None, f"o2{D1}": None, f"o3{D2}": "SUMMER"}
+        # every committed file's schema is remembered, the replaced one's forgotten
+        remembered = set(con.execute("select data_path from lake.file_schemas").fetchall())
+        committed = set(con.execute("select data_path from lake.data_files").fetchall())
+        assert remembered == committed
+    finally:
+        con.close()

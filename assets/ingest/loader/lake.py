@@ -41,11 +41,14 @@ create table if not exists lake.data_files (
 );
 create table if not exists lake.writes (source varchar, folder varchar);
 create table if not exists lake.location (root varchar);
+create table if not exists lake.file_schemas (data_path varchar, schema_key varchar);
 """
 # lake.data_files.data_path and lake.writes.folder are relative to the lake, so a warehouse
 # moved or copied with its lake reads its own files. lake.writes journals every folder a load
 # of this warehouse writes, before it writes: cleanup deletes only inside those, never a file
 # this warehouse did not write. lake.location is where the views' absolute paths point.
+# lake.file_schemas keeps each data file's Parquet schema (files are never rewritten in place:
+# a new version has a new folder), so a view is built without reading a year of footers.
 
 
 def raw_lake(con: duckdb.DuckDBPyConnection) -> Path:
@@ -215,12 +218,64 @@ def forget_missing(
     return [p for _, p in gone]
 
 
+def _schema_keys(
+    con: duckdb.DuckDBPyConnection, lake: Path, data_paths: list[str], remember: bool
+) -> dict[str, str]:
+    """Each data file's schema (names and types, in order) as a key, from lake.file_schemas,
+    reading the footers of the files it does not know yet (kept there when `remember`)."""
+    # a warehouse of an earlier version has no such table until its next load creates it
+    kept = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'lake' "
+        "and table_name = 'file_schemas'"
+    ).fetchone()[0]
+    known = dict(
+        con.execute(
+            "select data_path, schema_key from lake.file_schemas "
+            "where data_path in (select unnest(?))",
+            [data_paths],
+        ).fetchall()
+        if kept
+        else []
+    )
+    remember = remember and bool(kept)
+    unknown = {str(lake_path(lake, p)): p for p in data_paths if p not in known}
+    if unknown:
+        fields: dict[str, list[str]] = {path: [] for path in unknown}
+        for file_name, *field in con.execute(
+            "select file_name, name, type, converted_type, logical_type, scale, precision, "
+            "num_children, repetition_type from parquet_schema(?)",
+            [list(unknown)],
+        ).fetchall():
+            fields[file_name].append(repr(field))
+        learned = {unknown[path]: "|".join(f) for path, f in fields.items()}
+        known.update(learned)
+        if remember:
+            con.executemany("insert into lake.file_schemas values (?, ?)", list(learned.items()))
+    return known
+
+
+def _data_files_relation(paths: list[str], schema_keys: list[str]) -> str:
+    """The rows of `paths` with their line numbers. One read_parquet per schema, joined by
+    column name: `union_by_name` over the whole list would read every file's footer each time
+    a query binds the view (a year of daily files: 0.08 s a reference, 8 s of a nightly dbt
+    build), where one schema binds from its first file."""
+    groups: dict[str, list[str]] = {}
+    for path, key in zip(paths, schema_keys, strict=True):
+        groups.setdefault(key, []).append(path)
+    reads = [
+        f"select * from read_parquet([{', '.join(_lit(p) for p in group)}], file_row_number=true)"
+        for group in groups.values()
+    ]
+    return f"(select *, file_row_number + 1 as _line from ({' union all by name '.join(reads)}))"
+
+
 def raw_rows_sql(
     con: duckdb.DuckDBPyConnection,
     spec: SourceSpec,
     lake: Path,
     since: dt.date | None = None,
     until: dt.date | None = None,
+    remember_schemas: bool = False,
 ) -> str:
     """The query behind raw.<table>: the valid, deduplicated rows of the source's committed
     data files; of the business dates from `since` to `until` only when given, as a relation
@@ -234,8 +289,8 @@ def raw_rows_sql(
             f"and {_lit(str(until or dt.date.max))}"
         )
     duplicates = f"source = {_lit(spec.name)}{scope}"
-    paths = [
-        str(lake_path(lake, p))
+    data_paths = [
+        p
         for (p,) in con.execute(
             f"select data_path from lake.data_files where source = ?{scope} "
             "order by business_date, file",
@@ -243,15 +298,17 @@ def raw_rows_sql(
         ).fetchall()
     ]
     typed = ", ".join(f"cast(d.{_q(n)} as {t}) as {_q(n)}" for n, t in columns.items())
-    if not paths:
+    if not data_paths:
         empty = ", ".join(f"cast(null as {t}) as {_q(n)}" for n, t in columns.items())
         return f"select {empty}, cast(null as bigint) as _line where false"
+    keys = _schema_keys(con, lake, data_paths, remember_schemas)
+    rows = _data_files_relation(
+        [str(lake_path(lake, p)) for p in data_paths], [keys[p] for p in data_paths]
+    )
     # An anti join, not `not exists`: DuckDB plans the correlated form as a mark join over
     # every row, which made a one-date count of a large events day 1.2 s instead of 0.1 s.
     return (
-        f"select {typed}, d._line from (select *, file_row_number + 1 as _line "
-        f"from read_parquet([{', '.join(_lit(p) for p in paths)}], file_row_number=true, "
-        "union_by_name=true)) d anti join (select business_date, file, line "
+        f"select {typed}, d._line from {rows} d anti join (select business_date, file, line "
         f"from audit.duplicates where {duplicates}) x "
         "on x.business_date = d._business_date and x.file = d._source_file "
         "and x.line = d._line where d._reason is null"
@@ -261,7 +318,12 @@ def raw_rows_sql(
 def _refresh_view(con: duckdb.DuckDBPyConnection, spec: SourceSpec, lake: Path) -> None:
     """raw.<table>: the valid, deduplicated rows of every committed data file of the source."""
     require_data_files(con, spec, lake, None)
-    con.execute(f"create or replace view raw.{spec.table} as {raw_rows_sql(con, spec, lake)}")
+    con.execute(
+        "delete from lake.file_schemas where data_path not in "
+        "(select data_path from lake.data_files)"
+    )
+    query = raw_rows_sql(con, spec, lake, remember_schemas=True)
+    con.execute(f"create or replace view raw.{spec.table} as {query}")
 
 
 MANIFEST_FOLDER = "_manifest"
