@@ -1,5 +1,6 @@
 """The serving copy is published by difference: after any change to the marts it holds exactly
-their rows, and a mart (or a date of one) that did not change is not copied again."""
+their rows, and a mart (or a date of one) that did not change is not copied again; nor is the
+Parquet export of a month whose dates did not change."""
 
 from __future__ import annotations
 
@@ -52,8 +53,10 @@ def assert_published(marts, serving: Path, parquet: Path) -> None:
     }
     for table in tables:
         assert serving_rows(serving, table) == source_rows(marts, table), table
-        exported = duckdb.sql(f"select * from '{parquet / f'{table}.parquet'}'").fetchall()
+        exported = duckdb.sql(f"select * from '{parquet / table}/*.parquet'").fetchall()
         assert sorted(exported, key=str) == source_rows(marts, table), table
+    # only the marts' folders, no file of the one-file-per-mart layout
+    assert {p.name for p in parquet.iterdir()} == tables
 
 
 def test_a_changed_value_on_one_date_is_published_and_unchanged_marts_are_left(marts, tmp_path):
@@ -61,7 +64,10 @@ def test_a_changed_value_on_one_date_is_published_and_unchanged_marts_are_left(m
     counts = publish_serving(marts, serving, parquet)
     assert counts == {"mart_daily": 100, "mart_tiers": 4}
     assert_published(marts, serving, parquet)
-    tiers_export = (parquet / "mart_tiers.parquet").stat().st_mtime_ns
+    tiers_export = (parquet / "mart_tiers" / "mart_tiers.parquet").stat().st_mtime_ns
+    assert sorted(p.name for p in (parquet / "mart_daily").iterdir()) == [
+        "mart_daily-2026-03.parquet"
+    ]
 
     # same row count, one value changed, on one date: only a row hash can tell
     marts.execute(
@@ -74,7 +80,11 @@ def test_a_changed_value_on_one_date_is_published_and_unchanged_marts_are_left(m
     )
     publish_serving(marts, serving, parquet)
     assert_published(marts, serving, parquet)
-    assert (parquet / "mart_tiers.parquet").stat().st_mtime_ns == tiers_export
+    assert (parquet / "mart_tiers" / "mart_tiers.parquet").stat().st_mtime_ns == tiers_export
+    assert sorted(p.name for p in (parquet / "mart_daily").iterdir()) == [
+        "mart_daily-2026-03.parquet",
+        "mart_daily-undated.parquet",
+    ]
 
     # rows leave a date, and a null date
     marts.execute(
@@ -104,7 +114,10 @@ def test_a_mart_whose_columns_change_or_that_goes_away_is_replaced_whole(marts, 
             ).fetchone()[0]
             == 0
         )
-    assert not (parquet / "mart_new.parquet").exists()
+    assert not (parquet / "mart_new").exists()
+    # an empty mart has its file, with its columns
+    empty = duckdb.sql(f"describe select * from '{parquet}/mart_empty/*.parquet'").fetchall()
+    assert [c[0] for c in empty] == ["label"]
 
 
 def test_a_serving_file_the_fingerprints_do_not_describe_is_rebuilt_whole(marts, tmp_path):
@@ -122,8 +135,33 @@ def test_a_serving_copy_restored_with_its_times_is_still_published_by_difference
     # a GROWTH_HOME restored from a backup that kept modification times (cp -a)
     shutil.copytree(tmp_path / "home", tmp_path / "restored")
     serving, parquet = tmp_path / "restored" / "growth.duckdb", tmp_path / "restored" / "parquet"
-    tiers_export = (parquet / "mart_tiers.parquet").stat().st_mtime_ns
+    tiers_export = (parquet / "mart_tiers" / "mart_tiers.parquet").stat().st_mtime_ns
     marts.execute("update marts.mart_daily set revenue = 0 where date_day = date '2026-03-04'")
     publish_serving(marts, serving, parquet)
     assert_published(marts, serving, parquet)
-    assert (parquet / "mart_tiers.parquet").stat().st_mtime_ns == tiers_export
+    assert (parquet / "mart_tiers" / "mart_tiers.parquet").stat().st_mtime_ns == tiers_export
+
+
+def test_only_the_months_whose_dates_changed_are_exported_again(marts, tmp_path):
+    serving, parquet = tmp_path / "growth.duckdb", tmp_path / "parquet"
+    marts.execute(
+        "insert into marts.mart_daily select date '2026-01-31' + (i % 40)::int, 'c9', i "
+        "from range(80) t(i)"
+    )
+    # an export of the earlier layout, which the publish replaces
+    parquet.mkdir()
+    (parquet / "mart_daily.parquet").write_bytes(b"an older export")
+    publish_serving(marts, serving, parquet)
+    assert_published(marts, serving, parquet)
+    files = {p.name: p.stat().st_mtime_ns for p in (parquet / "mart_daily").iterdir()}
+    assert sorted(files) == [f"mart_daily-2026-0{m}.parquet" for m in (1, 2, 3)]
+
+    # a late correction to one February date, and March's last rows leave
+    marts.execute("update marts.mart_daily set revenue = -1 where date_day = date '2026-02-10'")
+    marts.execute("delete from marts.mart_daily where date_day >= date '2026-03-01'")
+    publish_serving(marts, serving, parquet)
+    assert_published(marts, serving, parquet)
+    after = {p.name: p.stat().st_mtime_ns for p in (parquet / "mart_daily").iterdir()}
+    assert sorted(after) == ["mart_daily-2026-01.parquet", "mart_daily-2026-02.parquet"]
+    assert after["mart_daily-2026-01.parquet"] == files["mart_daily-2026-01.parquet"]
+    assert after["mart_daily-2026-02.parquet"] != files["mart_daily-2026-02.parquet"]

@@ -11,8 +11,16 @@ fingerprinted per date (its first date column: `date_day` when it has one) as a 
 a sum of row hashes, the fingerprints of the published copy are kept beside it, and only the
 dates whose fingerprint changed are deleted and inserted again; a mart whose columns changed is
 copied whole, and so is every mart when the published copy is not the one the fingerprints
-describe (a first publish, a crash between the two, a file edited by hand). A Parquet export
-is written again only for a mart that changed.
+describe (a first publish, a crash between the two, a file edited by hand).
+
+The Parquet exports beside it are a folder per mart, a file per month of its date column
+(`parquet/<mart>/<mart>-<YYYY-MM>.parquet`, `<mart>-undated.parquet` for rows without a date;
+one `<mart>.parquet` for a mart without a date column): read a mart as
+`read_parquet('parquet/<mart>/*.parquet')`. Only the months whose dates changed are written
+again, so a night's export costs its month, not a year of `fct_attribution` (5M rows rewritten
+whole every night took most of the publish step of a day-365 run). Each file is replaced
+atomically; a reader listing a mart's folder during a publish may see some months of the new
+run beside others of the last one, as it may see one mart new and another old.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from orchestration.lib.marts import SCHEMA, mart_names
 
 FINGERPRINT_VERSION = 1
 _WHOLE = "*"  # the one fingerprint group of a mart without a date column
+_UNDATED = "undated"  # the export month of rows whose date is null
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,64 @@ def _group_filter(fp: MartFingerprint, keys: list[str]) -> str:
     if "null" in keys:
         terms.append(f"{column} is null")
     return " or ".join(terms) or "false"
+
+
+def _export_month(key: str) -> str | None:
+    """The export file a fingerprint group goes to: its date's month, `undated` for a null
+    date, None for a mart without a date column (one file)."""
+    if key == _WHOLE:
+        return None
+    return _UNDATED if key == "null" else key[:7]
+
+
+def _export_path(parquet_dir: Path, table: str, month: str | None) -> Path:
+    name = f"{table}.parquet" if month is None else f"{table}-{month}.parquet"
+    return parquet_dir / table / name
+
+
+def _month_filter(fp: MartFingerprint, month: str | None) -> str:
+    """A predicate selecting the rows of `fp`'s mart that go to the export file `month`."""
+    if month is None:
+        return "true"
+    column = _quoted(fp.date_column or "")
+    if month == _UNDATED:
+        return f"{column} is null"
+    first = dt.date.fromisoformat(f"{month}-01")
+    return f"{column} >= date '{first}' and {column} < date '{first}' + interval 1 month"
+
+
+def _export(
+    con: duckdb.DuckDBPyConnection,
+    parquet_dir: Path,
+    table: str,
+    fp: MartFingerprint,
+    changed_keys: set[str] | None,
+) -> None:
+    """Writes the export files of `table` whose fingerprint groups are in `changed_keys`
+    (every file when None), and any file that is missing; removes the files of months the
+    mart no longer has, and files of another layout."""
+    folder = parquet_dir / table
+    folder.mkdir(parents=True, exist_ok=True)
+    # an empty mart still has a file: a reader sees its columns
+    months = {_export_month(key) for key in fp.groups} or {None}
+    wanted = {_export_path(parquet_dir, table, month): month for month in months}
+    stale = (
+        set(wanted.values())
+        if changed_keys is None
+        else {_export_month(key) for key in changed_keys}
+    )
+    relation = f"{SCHEMA}.{_quoted(table)}"
+    for path, month in sorted(wanted.items()):
+        if month in stale or not path.exists():
+            tmp = path.with_name(f".{path.name}.tmp")
+            con.execute(
+                f"copy (select * from {relation} where {_month_filter(fp, month)}) "
+                f"to '{tmp}' (format parquet)"
+            )
+            tmp.replace(path)
+    for path in folder.glob("*.parquet"):
+        if path not in wanted:
+            path.unlink()
 
 
 def _manifest_path(serving: Path) -> Path:
@@ -158,6 +225,7 @@ def publish_serving(
         for table in tables:
             new, old = current[table], published.get(table)
             relation = f"{SCHEMA}.{_quoted(table)}"
+            changed_keys: set[str] | None
             if old is None or (old.columns, old.date_column) != (new.columns, new.date_column):
                 con.execute(f"drop table if exists {relation}")
                 # the mart's own column types, then its rows
@@ -166,25 +234,20 @@ def publish_serving(
                 con.execute(f"create table {relation} as select * from mart_shape")
                 con.unregister("mart_shape")
                 _copy_rows(marts, con, table, "true")
-                changed = True
+                changed_keys = None
             else:
-                stale = sorted(
+                changed_keys = {
                     key
                     for key in set(new.groups) | set(old.groups)
                     if new.groups.get(key) != old.groups.get(key)
-                )
-                if stale:
+                }
+                if changed_keys:
+                    stale = sorted(changed_keys)
                     where = "true" if new.date_column is None else _group_filter(new, stale)
                     con.execute(f"delete from {relation} where {where}")
                     _copy_rows(marts, con, table, where)
-                changed = bool(stale)
             if parquet_dir is not None:
-                target = parquet_dir / f"{table}.parquet"
-                if changed or not target.exists():
-                    parquet_dir.mkdir(parents=True, exist_ok=True)
-                    tmp = parquet_dir / f".{table}.parquet.tmp"
-                    con.execute(f"copy {relation} to '{tmp}' (format parquet)")
-                    tmp.replace(target)
+                _export(con, parquet_dir, table, new, changed_keys)
         con.execute("checkpoint")
     except BaseException:
         con.close()
@@ -192,9 +255,13 @@ def publish_serving(
         raise
     con.close()
     if parquet_dir is not None:
-        for stale_export in parquet_dir.glob("*.parquet"):
-            if stale_export.stem not in current:
+        # a mart that is gone, and the one-file-per-mart exports of earlier versions
+        for stale_export in [*parquet_dir.glob("*.parquet"), *parquet_dir.glob("*/*.parquet")]:
+            if stale_export.parent == parquet_dir or stale_export.parent.name not in current:
                 stale_export.unlink()
+        for folder in parquet_dir.iterdir():
+            if folder.is_dir() and folder.name not in current and not any(folder.iterdir()):
+                folder.rmdir()
     # The fingerprints name the file they describe before it replaces the published one: a
     # crash in between leaves fingerprints of another file, and the next publish copies whole.
     manifest = _manifest_path(serving)

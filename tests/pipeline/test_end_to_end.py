@@ -184,7 +184,7 @@ def serving_texts(settings) -> Iterator[str]:
             yield from relation_texts(con, relation)
     finally:
         con.close()
-    parquet = sorted((settings.serving.parent / "parquet").glob("*.parquet"))
+    parquet = sorted((settings.serving.parent / "parquet").glob("*/*.parquet"))
     assert parquet
     con = duckdb.connect()
     try:
