@@ -32,9 +32,11 @@ than two weeks.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,6 +53,10 @@ ETS_SPEC = "ZNZ"
 BATCH_SKUS = 1_000
 # below this many SKUs a process pool costs more than it saves
 PARALLEL_MIN_SKUS = 400
+# Worker processes start from a fork server, never by forking the caller: statsforecast's own
+# pool forks, and a fork of a process running threads (Dagster's run worker, a test runner)
+# can inherit a lock another thread held, which hung a pool worker for good.
+POOL_START_METHOD = "forkserver"
 
 ETS, CROSTON, MEAN = "auto_ets", "croston_optimized", "historic_average"
 
@@ -84,7 +90,7 @@ class Result:
 
 
 def jobs() -> int:
-    """Worker processes for statsforecast: `GROWTH_FORECAST_JOBS`, else every core."""
+    """Worker processes for the forecast: `GROWTH_FORECAST_JOBS`, else every core."""
     return max(1, int(os.environ.get("GROWTH_FORECAST_JOBS") or os.cpu_count() or 1))
 
 
@@ -174,15 +180,16 @@ def _long_frame(series: list[Series]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _fit_group(kind: str, series: list[Series], windows: int, n_jobs: int, result: Result):
-    """Forecast and backtest of SKUs sharing a model and a number of backtest windows."""
+def _fit_group(kind: str, series: list[Series], windows: int) -> Result:
+    """Forecast and backtest of SKUs sharing a model and a number of backtest windows (in
+    this process: the pool, when there is one, is forecast_all's)."""
     from statsforecast import StatsForecast
 
+    result = Result()
     frame = _long_frame(series)
-    n_jobs = n_jobs if len(series) >= PARALLEL_MIN_SKUS else 1
     model = _statsforecast_model(kind)
     started = time.perf_counter()
-    sf = StatsForecast(models=[model], freq="D", n_jobs=n_jobs)
+    sf = StatsForecast(models=[model], freq="D", n_jobs=1)
     forecast = sf.forecast(h=HORIZON, df=frame)
     fitted = time.perf_counter()
     # ETS is fitted once, at the earliest origin, and rolled forward (its `forward`); Croston
@@ -205,6 +212,22 @@ def _fit_group(kind: str, series: list[Series], windows: int, n_jobs: int, resul
             forecast = np.maximum(window[kind].to_numpy(float), 0.0)
             parts.append((y[:origin], window["y"].to_numpy(float), forecast))
         result.accuracy[str(sku_id)] = score(parts, SEASON)
+    return result
+
+
+def _merge(into: Result, part: Result) -> None:
+    into.forecast.update(part.forecast)
+    into.accuracy.update(part.accuracy)
+    for key, seconds in part.timings.items():
+        into.timings[key] = into.timings.get(key, 0.0) + seconds
+
+
+def _process_pool(n_jobs: int) -> ProcessPoolExecutor:
+    context = multiprocessing.get_context(POOL_START_METHOD)
+    if POOL_START_METHOD == "forkserver":
+        # imported once by the server, not by every worker it forks
+        context.set_forkserver_preload(["assets.supply.forecast", "statsforecast.models"])
+    return ProcessPoolExecutor(n_jobs, mp_context=context)
 
 
 def _mean_forecasts(series: list[Series], result: Result) -> None:
@@ -239,9 +262,20 @@ def forecast_all(series: list[Series], n_jobs: int | None = None) -> Result:
         if s.model != MEAN:
             windows = min(BACKTEST_WINDOWS, (len(s.y) - 4 * SEASON) // HORIZON)
             groups.setdefault((s.model, windows), []).append(s)
+    work = []
+    total = sum(len(members) for members in groups.values())
+    workers = n_jobs if total >= PARALLEL_MIN_SKUS else 1
     for (kind, windows), members in sorted(groups.items()):
-        for batch in _batches(members, BATCH_SKUS):
-            _fit_group(kind, batch, windows, n_jobs, result)
+        # a share of the group per worker, at most BATCH_SKUS (the memory of one call)
+        size = min(BATCH_SKUS, -(-len(members) // workers))
+        work += [(kind, batch, windows) for batch in _batches(members, size)]
+    if workers > 1 and len(work) > 1:
+        with _process_pool(min(workers, len(work))) as pool:
+            for part in pool.map(_fit_group, *zip(*work, strict=True)):
+                _merge(result, part)
+    else:
+        for kind, batch, windows in work:
+            _merge(result, _fit_group(kind, batch, windows))
     for s in series:
         accuracy = result.accuracy[s.sku_id]
         accuracy["model"] = s.model

@@ -112,3 +112,42 @@ def test_the_same_demand_in_any_order_gives_the_same_forecast(year_of_demand):
     for sku in one.forecast:
         assert one.forecast[sku].tobytes() == two.forecast[sku].tobytes()
     assert all(isinstance(s, Series) for s in build_series(few, END))
+
+
+def test_the_pool_forecast_equals_the_one_process_forecast_and_never_forks_the_caller(
+    year_of_demand, monkeypatch
+):
+    """A catalogue large enough for worker processes gets them from a fork server: forking a
+    process that runs threads (Dagster's run worker) can copy a lock another thread holds,
+    and a pool worker then waits on it for good. The caller here runs a thread throughout."""
+    import threading
+
+    from assets.supply import forecast
+
+    skus = sorted(year_of_demand["sku_id"].unique())[:12]
+    series = build_series(year_of_demand[year_of_demand["sku_id"].isin(skus)], END)
+    assert {s.model for s in series} >= {"auto_ets", "croston_optimized"}
+    alone = forecast_all(series, n_jobs=1)
+
+    stop = threading.Event()
+    busy = threading.Thread(target=stop.wait, daemon=True)
+    busy.start()
+    started_methods = []
+    real_pool = forecast._process_pool
+
+    def recording_pool(n_jobs):
+        pool = real_pool(n_jobs)
+        started_methods.append(pool._mp_context.get_start_method())
+        return pool
+
+    monkeypatch.setattr(forecast, "PARALLEL_MIN_SKUS", 1)
+    monkeypatch.setattr(forecast, "_process_pool", recording_pool)
+    try:
+        pooled = forecast_all(series, n_jobs=2)
+    finally:
+        stop.set()
+    assert started_methods == ["forkserver"]
+    assert pooled.forecast.keys() == alone.forecast.keys()
+    for sku in alone.forecast:
+        np.testing.assert_array_equal(pooled.forecast[sku], alone.forecast[sku])
+        assert pooled.accuracy[sku] == alone.accuracy[sku]
