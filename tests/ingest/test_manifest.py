@@ -124,7 +124,7 @@ def test_a_view_over_data_files_of_two_schemas_reads_both_by_column_name(tmp_pat
         one_schema = con.execute(
             "select sql from duckdb_views() where schema_name = 'raw' and view_name = 'orders'"
         ).fetchone()[0]
-        assert one_schema.count("read_parquet(") == 1 and "union_by_name" not in one_schema
+        assert one_schema.count("read_parquet(") == 1
         # D1's file as an older loader wrote it, before the contract had coupon_code (files are
         # never rewritten in place: a new version goes to a new folder)
         lake = raw_lake(con)
@@ -162,3 +162,19 @@ def test_a_view_over_data_files_of_two_schemas_reads_both_by_column_name(tmp_pat
         assert remembered == committed
     finally:
         con.close()
+
+
+def test_a_year_of_one_schemas_files_binds_from_one_footer_and_a_few_from_all():
+    """A few files are read with union_by_name (every footer at bind: statistics for the
+    planner); a year of them with none past the first."""
+    from assets.ingest.loader.lake import FOOTERS_READ_AT_BIND, _data_files_relation
+
+    few = _data_files_relation([f"/lake/d{i}.parquet" for i in range(3)], ["s"] * 3)
+    assert few.count("read_parquet(") == 1 and "union_by_name=true" in few
+    many = FOOTERS_READ_AT_BIND + 1
+    year = _data_files_relation([f"/lake/d{i}.parquet" for i in range(many)], ["s"] * many)
+    assert year.count("read_parquet(") == 1 and "union_by_name" not in year
+    mixed = _data_files_relation(
+        [f"/lake/d{i}.parquet" for i in range(many + 1)], ["old"] + ["new"] * many
+    )
+    assert mixed.count("read_parquet(") == 2 and " union all by name " in mixed
