@@ -230,6 +230,13 @@ def _fit(
     took 400 iterations first. Without it, or when that does not converge to parameters
     `usable` accepts, Nelder-Mead to get close, then L-BFGS-B to polish: robust from a poor
     start, and tight at the optimum."""
+    # A long step of the line search overflows the parameters' exponentials; the objective
+    # then says so (1e300) and the step is refused: not a warning for the run's log.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _minimise(neg_ll, start, neg_ll_and_gradient, usable)
+
+
+def _minimise(neg_ll, start, neg_ll_and_gradient, usable) -> optimize.OptimizeResult:
     if neg_ll_and_gradient is not None:
         direct = optimize.minimize(
             neg_ll_and_gradient,

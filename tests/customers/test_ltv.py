@@ -122,3 +122,30 @@ def test_a_first_night_without_any_repeat_purchase_keeps_the_history_without_a_f
     table, metadata = ltv_table(orders, customers, channels, AS_OF)
     assert "repeat purchase" in metadata["not_fitted"]
     assert len(table) == 50 and table["p_alive"].isna().all()
+
+
+def test_a_few_days_of_orders_fit_without_numpy_warnings_in_the_runs_log():
+    # ten customers over four days: the line search tries steps whose exponentials overflow;
+    # the objective refuses them, and the run's log gets no RuntimeWarning for each
+    import warnings
+
+    first = dt.date(2026, 3, 1)
+    rows = [
+        ("C0", 0, 50), ("C1", 3, 100), ("C1", 0, 100), ("C2", 3, 150), ("C2", 3, 50),
+        ("C3", 0, 100), ("C3", 1, 50), ("C3", 2, 50), ("C4", 1, 50), ("C4", 2, 100),
+        ("C5", 2, 150), ("C5", 1, 50), ("C5", 2, 150), ("C6", 3, 150), ("C6", 1, 100),
+        ("C6", 0, 50), ("C7", 1, 100), ("C8", 2, 150), ("C8", 3, 150), ("C9", 1, 150),
+        ("C9", 3, 50), ("C9", 1, 100),
+    ]  # fmt: skip
+    orders = pd.DataFrame(
+        [(key, first + dt.timedelta(days=day), float(amount)) for key, day, amount in rows],
+        columns=["customer_key", "date_day", "net_revenue"],
+    )
+    customers = pd.DataFrame({"customer_key": [f"C{i}" for i in range(10)]})
+    customers["acquisition_channel"] = "jd"
+    channels = pd.DataFrame({"channel": ["jd"], "spend": [10.0], "new_customers": [2]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        table, metadata = ltv_table(orders, customers, channels, first + dt.timedelta(days=4))
+    assert "not_fitted" not in metadata
+    assert table["p_alive"].between(0, 1).all()
