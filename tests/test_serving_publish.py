@@ -165,3 +165,13 @@ def test_only_the_months_whose_dates_changed_are_exported_again(marts, tmp_path)
     assert sorted(after) == ["mart_daily-2026-01.parquet", "mart_daily-2026-02.parquet"]
     assert after["mart_daily-2026-01.parquet"] == files["mart_daily-2026-01.parquet"]
     assert after["mart_daily-2026-02.parquet"] != files["mart_daily-2026-02.parquet"]
+
+
+def test_a_marts_schema_without_a_table_publishes_an_empty_copy(tmp_path):
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    con.execute("create schema marts")
+    try:
+        assert publish_serving(con, tmp_path / "growth.duckdb", tmp_path / "parquet") == {}
+    finally:
+        con.close()
+    assert (tmp_path / "growth.duckdb").exists()

@@ -254,7 +254,7 @@ def publish_serving(
         staging.unlink(missing_ok=True)
         raise
     con.close()
-    if parquet_dir is not None:
+    if parquet_dir is not None and parquet_dir.is_dir():
         # a mart that is gone, and the one-file-per-mart exports of earlier versions
         for stale_export in [*parquet_dir.glob("*.parquet"), *parquet_dir.glob("*/*.parquet")]:
             if stale_export.parent == parquet_dir or stale_export.parent.name not in current:
