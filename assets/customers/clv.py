@@ -248,21 +248,14 @@ def _minimise(neg_ll, start, neg_ll_and_gradient, usable) -> optimize.OptimizeRe
         if direct.success and np.isfinite(direct.fun) and (usable is None or usable(direct.x)):
             direct.nit_total = int(direct.nit)
             return direct
-        # fallback: the path below, without the gradient, as it was before it had one
-        neg_ll_and_gradient = None
+    # without the gradient, or after it: the path as it was before it had one
     coarse = optimize.minimize(
         neg_ll,
         np.log(start),
         method="Nelder-Mead",
         options={"maxiter": NELDER_MEAD_ITERATIONS, "xatol": 1e-6},
     )
-    fine = optimize.minimize(
-        neg_ll_and_gradient or neg_ll,
-        coarse.x,
-        jac=neg_ll_and_gradient is not None,
-        method="L-BFGS-B",
-        options={"maxiter": 2000},
-    )
+    fine = optimize.minimize(neg_ll, coarse.x, method="L-BFGS-B", options={"maxiter": 2000})
     best = fine if fine.fun <= coarse.fun else coarse
     best.nit_total = int(coarse.nit) + int(getattr(fine, "nit", 0))
     return best

@@ -194,17 +194,22 @@ def require_data_files(
     )
 
 
+def _lake_table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'lake' and table_name = ?",
+            [table],
+        ).fetchone()[0]
+    )
+
+
 def forget_missing(
     con: duckdb.DuckDBPyConnection, spec: SourceSpec, lake: Path, dates: list[dt.date]
 ) -> list[Path]:
     """Drops the lake entries of `dates` whose data files are gone, before a run reloads those
     dates: the run rebuilds them, and a lost file of one date of the range must not stop the
     load of another."""
-    exists = con.execute(
-        "select count(*) from duckdb_tables() where schema_name = 'lake' "
-        "and table_name = 'data_files'"
-    ).fetchall()[0][0]
-    if not exists:
+    if not _lake_table_exists(con, "data_files"):
         return []
     _relocate(con, lake)
     wanted = set(dates)
@@ -224,10 +229,7 @@ def _schema_keys(
     """Each data file's schema (names and types, in order) as a key, from lake.file_schemas,
     reading the footers of the files it does not know yet (kept there when `remember`)."""
     # a warehouse of an earlier version has no such table until its next load creates it
-    kept = con.execute(
-        "select count(*) from duckdb_tables() where schema_name = 'lake' "
-        "and table_name = 'file_schemas'"
-    ).fetchone()[0]
+    kept = _lake_table_exists(con, "file_schemas")
     known = dict(
         con.execute(
             "select data_path, schema_key from lake.file_schemas "
@@ -237,7 +239,7 @@ def _schema_keys(
         if kept
         else []
     )
-    remember = remember and bool(kept)
+    remember = remember and kept
     unknown = {str(lake_path(lake, p)): p for p in data_paths if p not in known}
     if unknown:
         fields: dict[str, list[str]] = {path: [] for path in unknown}
