@@ -46,12 +46,7 @@ def growth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 # folders whose fixture is built once for all their modules: tests/pipeline's simulated run (on
 # both engines), tests/simulator's zones
-# Folders whose modules share a fixture built once per worker, and the fixtures: a module of
-# the folder that uses none of them (the report gate's own homes) is scheduled on its own.
-SHARED_FOLDERS = {
-    "pipeline": ("simulated_run", "spark_run"),
-    "simulator": ("clean_zone", "faulty_zone"),
-}
+SHARED_FOLDERS = ("pipeline", "simulator")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -62,32 +57,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    """Under pytest-xdist, a module's tests stay on one worker, and so do the modules of a folder
-    in SHARED_FOLDERS that use its shared fixtures: spread over workers, each worker would build
-    the shared fixture again.
+    """Under pytest-xdist, a module's tests stay on one worker, and so do a whole folder's in
+    SHARED_FOLDERS: spread over workers, each worker would build the shared fixture again.
     (`--dist loadgroup` would do it with markers, but pytest 9 drops the group xdist 3.8 adds
     to a test's id.)"""
     from xdist.scheduler import LoadScopeScheduling
-
-    root = Path(__file__).parent.parent
-    shares: dict[str, bool] = {}
-
-    def uses_shared_fixture(path: str, fixtures: tuple[str, ...]) -> bool:
-        # the controller collects nothing: a module says what it uses in its text
-        if path not in shares:
-            text = (root / path).read_text() if (root / path).is_file() else ""
-            shares[path] = any(name in text for name in fixtures)
-        return shares[path]
 
     class FolderScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
             parts = path.split("/")
-            if (
-                len(parts) > 2
-                and parts[1] in SHARED_FOLDERS
-                and uses_shared_fixture(path, SHARED_FOLDERS[parts[1]])
-            ):
+            if len(parts) > 2 and parts[1] in SHARED_FOLDERS:
                 return "/".join(parts[:2])
             return path
 
