@@ -173,9 +173,11 @@ def _stage_of(step_key: str) -> str:
     return "other"
 
 
-def _run_steps(start: dt.date, end: dt.date) -> tuple[str, dict[str, float], float | None]:
-    """The latest run of the home's Dagster instance: its id, seconds per step and the run's
-    own start-to-end seconds."""
+def _run_steps(
+    start: dt.date, end: dt.date
+) -> tuple[str, dict[str, tuple[float, float]], float | None]:
+    """The latest run of the home's Dagster instance: its id, each step's start and end
+    (epoch seconds) and the run's own start-to-end seconds."""
     import dagster as dg
 
     with dg.DagsterInstance.get() as instance:
@@ -186,7 +188,7 @@ def _run_steps(start: dt.date, end: dt.date) -> tuple[str, dict[str, float], flo
         if run.tags.get("dagster/asset_partition_range_end") != end.isoformat():
             raise SystemExit(f"the latest run {run.run_id} is not the run of {start}..{end}")
         steps = {
-            s.step_key: s.end_time - s.start_time
+            s.step_key: (s.start_time, s.end_time)
             for s in instance.get_run_step_stats(run.run_id)
             if s.start_time is not None and s.end_time is not None
         }
@@ -219,6 +221,45 @@ def _dbt_nodes(run_id: str) -> tuple[list[dict[str, Any]], float | None]:
     ]
     nodes.sort(key=lambda n: n["seconds"], reverse=True)
     return nodes, results.get("elapsed_time")
+
+
+def _dbt_phases(step_window: tuple[float, float] | None) -> dict[str, Any] | None:
+    """Where the dbt step's seconds go, from the timestamps of its invocation's lines in the
+    home's dbt.log: before dbt reports its version (dagster-dbt's preparation, the process
+    start, dbt's imports), parsing (whole or partial, and why a partial parse was refused),
+    running the nodes, and after dbt's last line (Dagster storing the step's events, the row
+    counts)."""
+    from orchestration.settings import load_settings
+
+    target = load_settings().dbt_run_target
+    results, log = target / "run_results.json", target / "dbt.log"
+    if step_window is None or not results.exists() or not log.exists():
+        return None
+    invocation = json.loads(results.read_text())["metadata"]["invocation_id"]
+    marks: dict[str, float] = {}
+    refused = None
+    for line in log.read_text(errors="replace").splitlines():
+        try:
+            info = json.loads(line)["info"]
+        except (ValueError, KeyError):
+            continue
+        if info.get("invocation_id") != invocation:
+            continue
+        at = dt.datetime.fromisoformat(info["ts"].replace("Z", "+00:00")).timestamp()
+        marks.setdefault(info["name"], at)
+        marks["last"] = at
+        if info["name"] == "UnableToPartialParse" and refused is None:
+            refused = json.loads(line)["data"].get("reason")
+    if "MainReportVersion" not in marks or "FoundStats" not in marks:
+        return None
+    start, end = step_window
+    return {
+        "before_dbt": marks["MainReportVersion"] - start,
+        "parse": marks["FoundStats"] - marks["MainReportVersion"],
+        "partial_parse_refused": refused,
+        "build": marks["last"] - marks["FoundStats"],
+        "after_dbt": end - marks["last"],
+    }
 
 
 def _bare_read(landing: Path, day: dt.date, scratch: Path) -> dict[str, Any]:
@@ -306,7 +347,8 @@ def measure_day(
     _say(f"running daily_pipeline for {day} (log {home / 'run.log'})")
     run = _run(day, day, home / "run.log")
     _say(f"  ran in {run['wall_seconds']:.1f}s")
-    run_id, steps, run_seconds = _run_steps(day, day)
+    run_id, windows, run_seconds = _run_steps(day, day)
+    steps = {key: end - start for key, (start, end) in windows.items()}
     stages = dict.fromkeys(STAGES, 0.0)
     for step_key, seconds in steps.items():
         stages[_stage_of(step_key)] += seconds
@@ -329,6 +371,7 @@ def measure_day(
         "dagster_overhead_seconds": overhead,
         "steps": dict(sorted(steps.items(), key=lambda kv: kv[1], reverse=True)),
         "dbt_elapsed_seconds": dbt_elapsed,
+        "dbt_phases": _dbt_phases(windows.get(DBT_STEP)),
         "dbt_nodes": nodes,
         "peak_mb": max(run["peak_self_mb"], run["peak_children_mb"]),
         "peak_run_process_mb": run["peak_self_mb"],
@@ -380,6 +423,16 @@ def print_day(result: dict[str, Any], top: int) -> None:
             f"{result['dbt_elapsed_seconds'] or 0:.2f}s of the {result['stages']['dbt']:.2f}s "
             "step (the rest: starting dbt, parsing, dagster-dbt's events and row counts)"
         )
+        phases = result.get("dbt_phases")
+        if phases:
+            parse = "partial" if phases["partial_parse_refused"] is None else "whole"
+            why = phases["partial_parse_refused"]
+            print(
+                f"dbt step: {phases['before_dbt']:.2f}s before dbt starts, parse "
+                f"{phases['parse']:.2f}s ({parse}{f': {why}' if why else ''}), build "
+                f"{phases['build']:.2f}s, {phases['after_dbt']:.2f}s after dbt exits "
+                "(Dagster storing the step's events, row counts)"
+            )
         for node in nodes[:top]:
             print(f"  {node['seconds']:>7.2f}  {node['status']:7} {node['unique_id']}")
         if len(nodes) > top:
