@@ -232,13 +232,23 @@ def _dbt_phases(step_window: tuple[float, float] | None) -> dict[str, Any] | Non
     from orchestration.settings import load_settings
 
     target = load_settings().dbt_run_target
-    results, log = target / "run_results.json", target / "dbt.log"
-    if step_window is None or not results.exists() or not log.exists():
+    results = target / "run_results.json"
+    # dbt rotates its log at 10 MB (a backfill's fills one): dbt.log.1 is older than dbt.log
+    logs = sorted(
+        target.glob("dbt.log.*"), key=lambda p: int(p.suffix[1:]) if p.suffix[1:].isdigit() else 0
+    )[::-1] + [target / "dbt.log"]
+    if step_window is None or not results.exists():
         return None
     invocation = json.loads(results.read_text())["metadata"]["invocation_id"]
     marks: dict[str, float] = {}
     refused = None
-    for line in log.read_text(errors="replace").splitlines():
+    lines = (
+        line
+        for log in logs
+        if log.exists()
+        for line in log.read_text(errors="replace").splitlines()
+    )
+    for line in lines:
         try:
             info = json.loads(line)["info"]
         except (ValueError, KeyError):

@@ -15,7 +15,9 @@ environment, read only as models execute, leaves dbt's partial parsing in place 
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator, Mapping
+import shutil
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -46,9 +48,24 @@ def run_scope(context: dg.AssetExecutionContext, held_back: list[str]) -> dict[s
     }
 
 
+def with_recorded_row_counts(events: Iterable[Any], folder: Path) -> Iterator[Any]:
+    """dbt's events as dbt reports them, each table's Output with the `dagster/row_count` its
+    model's post-hook recorded in `folder` (macro record_row_count): Dagster stores a node's
+    events while dbt builds the next ones."""
+    for event in events:
+        if isinstance(event, dg.Output):
+            value = event.metadata.get("unique_id")
+            recorded = folder / f"{getattr(value, 'value', value)}.csv"
+            if recorded.exists():
+                count = int(recorded.read_text().strip())
+                event = event.with_metadata({**event.metadata, "dagster/row_count": count})
+        yield event
+
+
 def with_row_counts(events: list[Any], settings: Settings) -> Iterator[Any]:
-    """dbt's events, with `dagster/row_count` on every table a model or seed materialized
-    (on Spark, on the marts: the tables the steps after dbt read)."""
+    """dbt's events, once dbt has exited, with `dagster/row_count` on every table a model or
+    seed materialized, counted in the warehouse (a run on Spark: its marts, the tables the steps
+    after dbt read)."""
     nodes = json.loads(growth_dbt_project.manifest_path.read_text())["nodes"]
     relations: dict[str, str] = {}
     for event in events:
@@ -127,6 +144,13 @@ def growth_dbt_models(
     # nightly build runs the data tests (and an incremental model's unit test needs the model
     # to exist already, which a first build has not)
     settings = load_settings()
+    # On DuckDB each table's row count comes from its model's post-hook, so its events pass on
+    # while dbt goes on; on Spark they are held until dbt exits, when the marts can be counted.
+    counts = settings.dbt_run_target / "row_counts" if settings.dbt_target == "duckdb" else None
+    if counts is not None:
+        shutil.rmtree(counts, ignore_errors=True)  # a count left by an earlier run is no count
+        counts.mkdir(parents=True)
+        scope["row_counts_dir"] = str(counts)
     invocation = started_with_scope(
         dbt,
         scope,
@@ -135,10 +159,10 @@ def growth_dbt_models(
         raise_on_error=False,
         target_path=settings.dbt_run_target,
     )
-    # Events are held until dbt exits: only then may this process open the DuckDB file (one
-    # writer per file) to count the rows of what was built. dbt's log streams meanwhile.
-    events = list(invocation.stream())
-    yield from with_row_counts(events, settings)
+    if counts is not None:
+        yield from with_recorded_row_counts(invocation.stream(), counts)
+    else:
+        yield from with_row_counts(list(invocation.stream()), settings)
     if not invocation.is_successful():
         failed = _failed_nodes(invocation)
         raise dg.Failure(
