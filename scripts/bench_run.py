@@ -227,8 +227,8 @@ def _dbt_phases(step_window: tuple[float, float] | None) -> dict[str, Any] | Non
     """Where the dbt step's seconds go, from the timestamps of its invocation's lines in the
     home's dbt.log: before dbt reports its version (dagster-dbt's preparation, the process
     start, dbt's imports), parsing (whole or partial, and why a partial parse was refused),
-    running the nodes, and after dbt's last line (Dagster storing the step's events, the row
-    counts)."""
+    running the nodes, and after dbt's last line (Dagster storing the events still queued; on
+    Spark, counting the marts' rows)."""
     from orchestration.settings import load_settings
 
     target = load_settings().dbt_run_target
@@ -441,7 +441,7 @@ def print_day(result: dict[str, Any], top: int) -> None:
                 f"dbt step: {phases['before_dbt']:.2f}s before dbt starts, parse "
                 f"{phases['parse']:.2f}s ({parse}{f': {why}' if why else ''}), build "
                 f"{phases['build']:.2f}s, {phases['after_dbt']:.2f}s after dbt exits "
-                "(Dagster storing the step's events, row counts)"
+                "(Dagster storing the events still queued; on Spark, counting the marts)"
             )
         for node in nodes[:top]:
             print(f"  {node['seconds']:>7.2f}  {node['status']:7} {node['unique_id']}")

@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,49 +48,54 @@ def run_scope(context: dg.AssetExecutionContext, held_back: list[str]) -> dict[s
     }
 
 
-def with_recorded_row_counts(events: Iterable[Any], folder: Path) -> Iterator[Any]:
-    """dbt's events as dbt reports them, each table's Output with the `dagster/row_count` its
-    model's post-hook recorded in `folder` (macro record_row_count): Dagster stores a node's
-    events while dbt builds the next ones."""
+def _node_id(event: Any) -> str:
+    value = event.metadata.get("unique_id")
+    return getattr(value, "value", value) or ""
+
+
+def _with_counts(events: Iterable[Any], count_of: Callable[[str], int | None]) -> Iterator[Any]:
+    """The events, each Output of a node `count_of` knows with its `dagster/row_count`."""
     for event in events:
         if isinstance(event, dg.Output):
-            value = event.metadata.get("unique_id")
-            recorded = folder / f"{getattr(value, 'value', value)}.csv"
-            if recorded.exists():
-                count = int(recorded.read_text().strip())
+            count = count_of(_node_id(event))
+            if count is not None:
                 event = event.with_metadata({**event.metadata, "dagster/row_count": count})
         yield event
 
 
-def with_row_counts(events: list[Any], settings: Settings) -> Iterator[Any]:
-    """dbt's events, once dbt has exited, with `dagster/row_count` on every table a model or
-    seed materialized, counted in the warehouse (a run on Spark: its marts, the tables the steps
-    after dbt read)."""
+def with_recorded_row_counts(events: Iterable[Any], folder: Path) -> Iterator[Any]:
+    """dbt's events as dbt reports them, each table's Output with the `dagster/row_count` its
+    model's post-hook recorded in `folder` (macro record_row_count): Dagster stores a node's
+    events while dbt builds the next ones."""
+
+    def recorded(unique_id: str) -> int | None:
+        path = folder / f"{unique_id}.csv"
+        return int(path.read_text().strip()) if path.exists() else None
+
+    return _with_counts(events, recorded)
+
+
+def with_marts_row_counts(events: list[Any], settings: Settings) -> Iterator[Any]:
+    """dbt's events, once dbt has exited (a run on Spark), each mart's Output with the
+    `dagster/row_count` counted through `open_marts`: the marts are the tables the steps after
+    dbt read."""
     nodes = json.loads(growth_dbt_project.manifest_path.read_text())["nodes"]
     relations: dict[str, str] = {}
     for event in events:
         if isinstance(event, dg.Output):
-            value = event.metadata.get("unique_id")
-            unique_id = getattr(value, "value", value)
-            node = nodes.get(unique_id or "", {})
-            if node.get("config", {}).get("materialized") not in ("table", "incremental", "seed"):
-                continue
-            if settings.dbt_target == "duckdb" or node.get("schema") == SCHEMA:
-                relations[unique_id] = f'{node["schema"]}."{node["alias"]}"'
+            node = nodes.get(_node_id(event), {})
+            if node.get("schema") == SCHEMA and node.get("config", {}).get("materialized") in (
+                "table",
+                "incremental",
+                "seed",
+            ):
+                relations[_node_id(event)] = f'{node["schema"]}."{node["alias"]}"'
     counts: dict[str, int] = {}
     if relations:
         with open_marts(settings) as con:
             for unique_id, relation in relations.items():
                 counts[unique_id] = con.execute(f"select count(*) from {relation}").fetchall()[0][0]
-    for event in events:
-        if isinstance(event, dg.Output):
-            value = event.metadata.get("unique_id")
-            unique_id = getattr(value, "value", value)
-            if unique_id in counts:
-                event = event.with_metadata(
-                    {**event.metadata, "dagster/row_count": counts[unique_id]}
-                )
-        yield event
+    return _with_counts(events, counts.get)
 
 
 def _failed_nodes(invocation: Any) -> list[str]:
@@ -162,7 +167,7 @@ def growth_dbt_models(
     if counts is not None:
         yield from with_recorded_row_counts(invocation.stream(), counts)
     else:
-        yield from with_row_counts(list(invocation.stream()), settings)
+        yield from with_marts_row_counts(list(invocation.stream()), settings)
     if not invocation.is_successful():
         failed = _failed_nodes(invocation)
         raise dg.Failure(
