@@ -7,6 +7,7 @@ after a date is reloaded and beside a stray file a crashed load left."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 
 import duckdb
@@ -178,3 +179,55 @@ def test_a_year_of_one_schemas_files_binds_from_one_footer_and_a_few_from_all():
         [f"/lake/d{i}.parquet" for i in range(many + 1)], ["old"] + ["new"] * many
     )
     assert mixed.count("read_parquet(") == 2 and " union all by name " in mixed
+
+
+def files_read(con: duckdb.DuckDBPyConnection, sql: str, profile) -> int:
+    """How many data files DuckDB opened to answer `sql` (its profile's Parquet scans)."""
+    con.execute(f"pragma enable_profiling = 'json'; pragma profiling_output = '{profile}'")
+    try:
+        con.execute(sql).fetchall()
+    finally:
+        con.execute("pragma disable_profiling")
+
+    def opened(node: dict) -> int:
+        own = int(node.get("extra_info", {}).get("Total Files Read", 0))
+        return own + sum(opened(child) for child in node.get("children", []))
+
+    return sum(opened(node) for node in json.loads(profile.read_text())["operator"])
+
+
+def test_a_filter_on_the_business_date_opens_that_dates_files_only(tmp_path, monkeypatch):
+    """A view over a year of files (no footer read at bind past the first) takes each row's
+    business date from its data file's folder, so DuckDB prunes the other dates' files
+    unopened (a filter on a column stored in the files opened every file for its
+    statistics). The date is the one the loader stored in the file."""
+    from assets.ingest.loader import lake as lake_module
+
+    monkeypatch.setattr(lake_module, "FOOTERS_READ_AT_BIND", 0)
+    landing = tmp_path / "landing"
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        days = [D1, D2, D2 + dt.timedelta(days=1)]
+        for number, day in enumerate(days, start=1):
+            write_orders(landing, day, [order(f"o{number}{k}", day) for k in range(number)])
+            load_day(con, SPEC, landing, day, KEY, log_fn=lambda _: None)
+        files = f"{raw_lake(con)}/orders/*/*/*.parquet"
+        stored = con.execute(
+            "select count(*) from raw.orders r join (select _source_file, _business_date, "
+            f"file_row_number + 1 as _line from read_parquet('{files}', file_row_number = true))"
+            " f using (_source_file, _business_date, _line)"
+        ).fetchone()[0]
+        assert stored == 6  # every row's date is the date stored in its file
+        profile = tmp_path / "profile.json"
+        # literals, as a model's SQL has them
+        for where, rows, opened in (
+            (f"_business_date = date '{D2}'", 2, 1),
+            (f"_business_date >= date '{D2}'", 5, 2),
+            (f"_business_date in (date '{D1}', date '{days[2]}')", 4, 2),
+            ("true", 6, 3),
+        ):
+            sql = f"select count(*) from raw.orders where {where}"
+            assert con.execute(sql).fetchone()[0] == rows
+            assert files_read(con, sql, profile) == opened, where
+    finally:
+        con.close()
