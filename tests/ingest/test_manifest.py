@@ -167,7 +167,7 @@ def test_a_view_over_data_files_of_two_schemas_reads_both_by_column_name(tmp_pat
 
 def test_a_year_of_one_schemas_files_binds_from_one_footer_and_a_few_from_all():
     """A few files are read with union_by_name (every footer at bind: statistics for the
-    planner); a year of them with none past the first."""
+    planner); a year of them with none past the first, their dates from their folders."""
     from assets.ingest.loader.lake import FOOTERS_READ_AT_BIND, _data_files_relation
 
     few = _data_files_relation([f"/lake/d{i}.parquet" for i in range(3)], ["s"] * 3)
@@ -175,6 +175,9 @@ def test_a_year_of_one_schemas_files_binds_from_one_footer_and_a_few_from_all():
     many = FOOTERS_READ_AT_BIND + 1
     year = _data_files_relation([f"/lake/d{i}.parquet" for i in range(many)], ["s"] * many)
     assert year.count("read_parquet(") == 1 and "union_by_name" not in year
+    # a few files keep their stored date, whose footer statistics the planner uses; a year's
+    # date comes from each file's folder, so a filter on it skips the other files unopened
+    assert "_data_file" not in few and "_data_file" in year
     mixed = _data_files_relation(
         [f"/lake/d{i}.parquet" for i in range(many + 1)], ["old"] + ["new"] * many
     )
