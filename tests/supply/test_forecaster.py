@@ -140,7 +140,7 @@ def test_the_pool_forecast_equals_the_one_process_forecast_and_never_forks_the_c
         started_methods.append(pool._mp_context.get_start_method())
         return pool
 
-    monkeypatch.setattr(forecast, "PARALLEL_MIN_SKUS", 1)
+    monkeypatch.setattr(forecast, "PARALLEL_MIN_SERIES_DAYS", 1)
     monkeypatch.setattr(forecast, "_process_pool", recording_pool)
     try:
         pooled = forecast_all(series, n_jobs=2)
