@@ -149,3 +149,24 @@ def test_a_few_days_of_orders_fit_without_numpy_warnings_in_the_runs_log():
         table, metadata = ltv_table(orders, customers, channels, first + dt.timedelta(days=4))
     assert "not_fitted" not in metadata
     assert table["p_alive"].between(0, 1).all()
+
+
+def test_rows_follow_the_customer_keys_whatever_order_the_orders_come_in(built):
+    """Customers are numbered in key order inside ltv_table: shuffled orders, and an order
+    without a customer, give the same rows (keys, histories and predictions) and the same fit."""
+    orders, table, metadata = built
+    customers = pd.DataFrame(
+        {"customer_key": sorted(orders["customer_key"].unique()), "acquisition_channel": "tmall"}
+    )
+    channels = pd.DataFrame({"channel": ["tmall"], "spend": [Decimal("0")], "new_customers": [1]})
+    keyless = pd.DataFrame(
+        [(None, dt.date(2026, 2, 1), Decimal("99.00"))] * 3, columns=orders.columns
+    )
+    shuffled = pd.concat([orders, keyless]).sample(frac=1.0, random_state=7)
+    again, refit = ltv_table(shuffled, customers, channels, AS_OF)
+    assert list(again["customer_key"]) == sorted(table["customer_key"]) == list(
+        table["customer_key"]
+    )
+    same = ["orders", "revenue", "first_order_date", "frequency", "clv_12m", "p_alive"]
+    pd.testing.assert_frame_equal(again[same], table[same])
+    assert refit["bgnbd"] == metadata["bgnbd"]
