@@ -164,8 +164,8 @@ def test_rows_follow_the_customer_keys_whatever_order_the_orders_come_in(built):
     )
     shuffled = pd.concat([orders, keyless]).sample(frac=1.0, random_state=7)
     again, refit = ltv_table(shuffled, customers, channels, AS_OF)
-    assert list(again["customer_key"]) == sorted(table["customer_key"]) == list(
-        table["customer_key"]
+    assert (
+        list(again["customer_key"]) == sorted(table["customer_key"]) == list(table["customer_key"])
     )
     same = ["orders", "revenue", "first_order_date", "frequency", "clv_12m", "p_alive"]
     pd.testing.assert_frame_equal(again[same], table[same])
