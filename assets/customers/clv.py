@@ -101,7 +101,7 @@ def clean_transactions(frame: pd.DataFrame) -> pd.DataFrame:
     ids = frame["customer_id"]
     clean = pd.DataFrame(
         {
-            # integer ids (ltv_table's codes) stay integers: grouping text ids costs ten times more
+            # integer ids (ltv_table's codes) stay integers: they group faster than their text
             "customer_id": ids if pd.api.types.is_integer_dtype(ids) else ids.astype(str),
             "date": dates.dt.normalize(),
             "amount": amounts.astype(float),
