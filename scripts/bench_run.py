@@ -235,8 +235,10 @@ def _dbt_phases(step_window: tuple[float, float] | None) -> dict[str, Any] | Non
     results = target / "run_results.json"
     # dbt rotates its log at 10 MB (a backfill's fills one): dbt.log.1 is older than dbt.log
     logs = sorted(
-        target.glob("dbt.log.*"), key=lambda p: int(p.suffix[1:]) if p.suffix[1:].isdigit() else 0
-    )[::-1] + [target / "dbt.log"]
+        target.glob("dbt.log.*"),
+        key=lambda p: int(p.suffix[1:]) if p.suffix[1:].isdigit() else 0,
+        reverse=True,
+    ) + [target / "dbt.log"]
     if step_window is None or not results.exists():
         return None
     invocation = json.loads(results.read_text())["metadata"]["invocation_id"]
