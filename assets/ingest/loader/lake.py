@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,11 +171,13 @@ def missing_data_files(
         "order by business_date, file",
         [spec.name],
     ).fetchall()
-    return [
-        (day, lake_path(lake, p))
-        for day, p in rows
-        if day != except_date and not lake_path(lake, p).exists()
-    ]
+    # strings, not Paths: a year of a source is thousands of files, checked twice per load
+    root = str(lake)
+    missing = []
+    for day, data_path in rows:
+        if day != except_date and not os.path.exists(path := os.path.join(root, data_path)):
+            missing.append((day, Path(path)))
+    return missing
 
 
 def require_data_files(
@@ -398,8 +401,11 @@ def _remove_unreferenced(con: duckdb.DuckDBPyConnection, spec: SourceSpec, lake:
     """Deletes the source's data files that no committed load refers to, inside the folders
     this warehouse journaled (`lake.writes`): the ones a newer load replaced, or the ones a
     load that failed before its commit left behind. Nothing else in the lake is touched."""
+    # os.scandir over strings: a year of journaled folders walked with pathlib's glob took
+    # 0.1 s per call, twice per load of every source
+    root = str(lake)
     referenced = {
-        lake_path(lake, p)
+        os.path.normpath(os.path.join(root, p))
         for (p,) in con.execute(
             "select data_path from lake.data_files where source = ?", [spec.name]
         ).fetchall()
@@ -411,16 +417,19 @@ def _remove_unreferenced(con: duckdb.DuckDBPyConnection, spec: SourceSpec, lake:
         ).fetchall()
     ]
     for relative in folders:
-        folder = lake / relative
-        if folder.is_dir():
-            for path in folder.glob("*.parquet"):
-                if path not in referenced:
-                    path.unlink()
-            if not any(folder.iterdir()):
-                folder.rmdir()
-                if folder.parent != lake and not any(folder.parent.iterdir()):
-                    folder.parent.rmdir()
-        if not folder.exists():
-            con.execute(
-                "delete from lake.writes where source = ? and folder = ?", [spec.name, relative]
-            )
+        folder = os.path.join(root, relative)
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        left = len(entries)
+        for entry in entries:
+            if (
+                entry.name.endswith(".parquet")
+                and not entry.is_dir()
+                and os.path.normpath(entry.path) not in referenced
+            ):
+                os.unlink(entry.path)
+                left -= 1
+        if left == 0:
+            os.rmdir(folder)
