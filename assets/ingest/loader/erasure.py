@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -34,6 +35,7 @@ def _record_erasures(
     business_date: dt.date,
     kept: str,
     lake: Path,
+    workers: int = 1,
 ) -> None:
     """Adds the day's erasure requests to audit.erasures and purges the subjects' personal
     columns in every data file of the source.
@@ -99,25 +101,48 @@ def _record_erasures(
                 f"where {_q(erasure.key)} in {keys} and ({still_set})"
             ).fetchall()
         }
+    rewrites = [(day, path, stored) for day, path, stored in files if path in dirty]
+    if not rewrites:
+        return
+    # The copies run on cursors of their own, two at a time (a small file's copy is mostly
+    # fixed cost: 59 files of day 365 took 1.0 s one after the other). A cursor does not see
+    # this transaction's uncommitted requests, so it gets them all as a table.
+    erased_keys = con.sql(
+        f"select erased_key from audit.erasures where source = {_lit(spec.name)}"
+    ).to_arrow_table()
     purged = ", ".join(
-        f"case when {_q(erasure.key)} in {erased} then null else {_q(c)} end as {_q(c)}"
+        f"case when _erased then null else {_q(c)} end as {_q(c)}"
         for c in (*erasure.purge, "_quarantine_record")
     )
-    for business_date_, path, stored in files:
-        if path not in dirty:
-            continue
+    targets: list[tuple[str, Path, str]] = []
+    for business_date_, path, stored in rewrites:
         folder = lake / spec.table / business_date_.isoformat() / uuid.uuid4().hex[:12]
         journal_write(con, spec, lake, folder)
         new = folder / Path(path).name
         new.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(
-            f"copy (select * replace ({purged}) from read_parquet({_lit(path)})) "
-            f"to {_lit(str(new))} ({PARQUET_OPTIONS})"
-        )
-        con.execute(
-            "update lake.data_files set data_path = ? where source = ? and data_path = ?",
-            [new.relative_to(lake).as_posix(), spec.name, stored],
-        )
+        targets.append((path, new, stored))
+
+    def rewrite(target: tuple[str, Path, str]) -> None:
+        path, new, _ = target
+        cursor = con.cursor()
+        try:
+            cursor.register("erased_keys", erased_keys)
+            # sorted by the row's position: a record's line is its place in the file
+            cursor.execute(
+                f"copy (select * exclude (_erased, file_row_number) replace ({purged}) from "
+                f"(select *, {_q(erasure.key)} in (select erased_key from erased_keys) "
+                f"as _erased from read_parquet({_lit(path)}, file_row_number = true)) "
+                f"order by file_row_number) to {_lit(str(new))} ({PARQUET_OPTIONS})"
+            )
+        finally:
+            cursor.close()
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
+        list(pool.map(rewrite, targets))
+    con.executemany(
+        "update lake.data_files set data_path = ? where source = ? and data_path = ?",
+        [[new.relative_to(lake).as_posix(), spec.name, stored] for _, new, stored in targets],
+    )
 
 
 def _apply_erasures(

@@ -514,7 +514,7 @@ def _commit(
             ],
         )
         if spec.erasure:
-            _record_erasures(con, spec, spec.erasure, business_date, kept, lake)
+            _record_erasures(con, spec, spec.erasure, business_date, kept, lake, FILE_WORKERS)
         _refresh_view(con, spec, lake)
         _apply_erasures(con, spec, business_date, params)
         con.execute("commit")
