@@ -5,6 +5,7 @@
     .venv/bin/python scripts/bench_run.py --history 30,365              # day N after N-1 days
     .venv/bin/python scripts/bench_run.py --history --days 3,6          # the same, quickly
     .venv/bin/python scripts/bench_run.py --history --reuse-history     # time again, same history
+    .venv/bin/python scripts/bench_run.py --history --reuse-history --repeat 3  # medians
 
 Mode `day` simulates `--days` business dates (default one), runs all but the last as one
 untimed backfill, then times the last one alone through `growth`'s own `execute`
@@ -14,6 +15,9 @@ the report gate, the report, publish, any other Python asset, and Dagster's own 
 run's wall seconds minus its steps'). DuckDB's bare read of the timed day's files is measured in
 the same invocation (bench_ingest.py's reader). Mode `history` does the same, at small scale
 unless `--scale` says otherwise, for each N, and compares the last day's wall seconds.
+
+`--repeat K` runs the whole sequence K times, interleaved (30, 365, 30, 365, ...), so a noisy
+spell of the machine falls on both days, and compares the medians of each day's wall seconds.
 
 Every run starts from a fresh GROWTH_HOME under `--workdir`; the landing zone is kept there
 between invocations. Each run executes in a fresh subprocess, so its peak memory is its own, not
@@ -31,6 +35,7 @@ import os
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -510,6 +515,13 @@ def main() -> None:
     parser.add_argument(
         "--no-bare-read", action="store_true", help="skip DuckDB's bare read of the timed day"
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="K",
+        help="run the sequence of days K times, interleaved, and compare medians (default 1)",
+    )
     args = parser.parse_args()
 
     history = args.history is not None
@@ -522,40 +534,60 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     json_path = args.json or workdir / "bench_run.json"
 
+    if args.repeat < 1:
+        parser.error("--repeat takes a count >= 1")
     results = []
-    for days in counts:
-        result = measure_day(
-            workdir,
-            scale,
-            day,
-            days,
-            args.seed,
-            bare_read=not args.no_bare_read,
-            reuse_history=args.reuse_history,
-        )
-        print_day(result, args.top)
-        results.append(result)
+    for round_ in range(1, args.repeat + 1):
+        for days in counts:
+            if args.repeat > 1:
+                _say(f"round {round_} of {args.repeat}: day {days}")
+            result = measure_day(
+                workdir,
+                scale,
+                day,
+                days,
+                args.seed,
+                bare_read=not args.no_bare_read,
+                reuse_history=args.reuse_history,
+            )
+            result["round"] = round_
+            print_day(result, args.top)
+            results.append(result)
     report: dict[str, Any] = {
         "mode": "history" if history else "day",
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "runs": results,
     }
-    if history and len(results) > 1:
-        smallest, largest = results[0], results[-1]
-        ratio = largest["wall_seconds"] / smallest["wall_seconds"]
+    walls = {
+        days: [r["wall_seconds"] for r in results if r["history_days"] == days - 1]
+        for days in counts
+    }
+    medians = {days: statistics.median(seconds) for days, seconds in walls.items()}
+    if args.repeat > 1:
+        report["median_wall_seconds"] = {str(days): m for days, m in medians.items()}
+        for days, seconds in walls.items():
+            listed = ", ".join(f"{s:.1f}" for s in seconds)
+            print(f"day {days}: median {medians[days]:.2f}s of {listed}")
+    if history and len(counts) > 1:
+        smallest, largest = counts[0], counts[-1]
+        ratio = medians[largest] / medians[smallest]
         report["history_ratio"] = ratio
+        report["history_ratio_by_round"] = [
+            big / small for small, big in zip(walls[smallest], walls[largest], strict=True)
+        ]
         print(
-            f"\nday {counts[-1]} / day {counts[0]}: {ratio:.2f}x "
-            f"({largest['wall_seconds']:.2f}s / {smallest['wall_seconds']:.2f}s; "
-            "target <= 1.25x for 365 / 30)"
+            f"\nday {largest} / day {smallest}: {ratio:.2f}x "
+            f"({medians[largest]:.2f}s / {medians[smallest]:.2f}s"
+            f"{', medians' if args.repeat > 1 else ''}; target <= 1.25x for 365 / 30)"
         )
-        if "bare_read" in smallest and "bare_read" in largest:
+        first, last = results[0], results[len(counts) - 1]
+        if "bare_read" in first and "bare_read" in last:
             # The simulated brand grows with its history, so the two last days differ in size
             # too: their rows tell how much of the ratio is the day's own volume.
             print(
-                f"rows of the day: {largest['bare_read']['rows']:,} / "
-                f"{smallest['bare_read']['rows']:,}; run / bare read: "
-                f"{largest['ratio']:.2f}x / {smallest['ratio']:.2f}x"
+                f"rows of the day: {last['bare_read']['rows']:,} / "
+                f"{first['bare_read']['rows']:,}; run / bare read: "
+                f"{last['ratio']:.2f}x / {first['ratio']:.2f}x"
             )
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(report, indent=2) + "\n")
