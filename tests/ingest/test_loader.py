@@ -298,3 +298,36 @@ def test_the_same_bytes_load_the_same_whatever_the_gzip_wrapper(con, landing):
         handle.write(raw)
     result = load(con, landing, "orders", D1)
     assert result.rows_loaded == 1
+
+
+def test_cleanup_removes_emptied_folders_and_their_journal_entries(con, landing, monkeypatch):
+    write_orders(landing, D1, [order("o1", D1)])
+    load(con, landing, "orders", D1)
+    load(con, landing, "orders", D1)  # a re-run: the first version's folder is replaced
+    lake = data_files(con, "orders")[0].parents[2]
+
+    def journal() -> list[str]:
+        return [f for (f,) in table(con, "select folder from lake.writes where source = 'orders'")]
+
+    assert journal() == [data_files(con, "orders")[0].parent.relative_to(lake.parent).as_posix()]
+
+    # A first load of another date dies after writing its data file, before its own cleanup.
+    write_orders(landing, D2, [order("o2", D2)])
+
+    def fail(*_args, **_kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(loader, "_refresh_view", fail)
+    monkeypatch.setattr(loader.shutil, "rmtree", lambda *_a, **_k: None)
+    with pytest.raises(RuntimeError, match="disk full"):
+        load(con, landing, "orders", D2)
+    assert (lake / D2.isoformat()).is_dir()
+    assert len(journal()) == 2
+    monkeypatch.undo()
+
+    # The next load of any date removes the dead folder, the date folder it emptied, and both
+    # from the journal, which keeps only the folders that still hold data.
+    load(con, landing, "orders", D1)
+    assert not (lake / D2.isoformat()).exists()
+    assert sorted(p.name for p in lake.iterdir()) == [D1.isoformat()]
+    assert journal() == [data_files(con, "orders")[0].parent.relative_to(lake.parent).as_posix()]

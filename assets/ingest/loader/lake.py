@@ -421,15 +421,28 @@ def _remove_unreferenced(con: duckdb.DuckDBPyConnection, spec: SourceSpec, lake:
         try:
             entries = list(os.scandir(folder))
         except (FileNotFoundError, NotADirectoryError):
-            continue
-        left = len(entries)
-        for entry in entries:
-            if (
-                entry.name.endswith(".parquet")
-                and not entry.is_dir()
-                and os.path.normpath(entry.path) not in referenced
-            ):
-                os.unlink(entry.path)
-                left -= 1
-        if left == 0:
-            os.rmdir(folder)
+            entries = None
+        if entries is not None:
+            left = len(entries)
+            for entry in entries:
+                if (
+                    entry.name.endswith(".parquet")
+                    and not entry.is_dir()
+                    and os.path.normpath(entry.path) not in referenced
+                ):
+                    os.unlink(entry.path)
+                    left -= 1
+            if left == 0:
+                os.rmdir(folder)
+                parent = os.path.dirname(folder)
+                if os.path.normpath(parent) != os.path.normpath(root) and _is_empty(parent):
+                    os.rmdir(parent)
+        if not os.path.exists(folder):
+            con.execute(
+                "delete from lake.writes where source = ? and folder = ?", [spec.name, relative]
+            )
+
+
+def _is_empty(folder: str) -> bool:
+    with os.scandir(folder) as entries:
+        return next(entries, None) is None
