@@ -107,6 +107,22 @@
     {{ return(model.resource_type != 'unit_test' and (since is not none or not execute)) }}
 {%- endmacro %}
 
+{#- A staging view of reports that land in their own date's folder or a later one, as an
+    incremental model reads it for the dates of `reasons` (staged_for_run): `as_reported` is
+    the view's query as a macro of the first folder it reads (campaign_days_as_reported,
+    post_days_as_reported). Read it with `date_day in rebuilt_dates(reasons)`. -#}
+{% macro reported_for_run(view_name, as_reported, reasons) -%}
+    {%- set since = first_rebuilt_date(reasons) -%}
+    {{ staged_for_run(view_name, since, as_reported(since) if reads_landed_folders(since)) }}
+{%- endmacro %}
+
+{#- ` where <column> in rebuilt_dates(reasons)` in a daily run; nothing in a full build. -#}
+{% macro where_rebuilt(column, reasons) -%}
+    {%- if is_daily_run() %}
+    where {{ column }} in {{ rebuilt_dates(reasons) }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- stg_events__events as an incremental model reads it (staged_for_run). Read it with
     `in_rebuilt_event_dates()`. -#}
 {% macro events_of_run() -%}

@@ -1,5 +1,6 @@
 """A daily run reads a staging view's query over the folders of its rebuilt dates on
-(`events_as_arrived(since)`, `shipments_as_landed(since)`, `touches_as_reported(since)`), not
+(`events_as_arrived(since)`, `shipments_as_landed(since)`, `touches_as_reported(since)`,
+`campaign_days_as_reported(since)`, `post_days_as_reported(since)`), not
 through the view, whose latest-version window or retries' aggregation reads every folder: for
 the records dated from then on it must be exactly the view, retries, stale re-sends and earlier
 versions included."""
@@ -220,6 +221,98 @@ def test_the_touches_read_from_a_folder_on_are_the_views_touches_of_those_send_d
         {"touch_id": "t1", "is_opened": True, "is_clicked": False, "landed": "2026-03-03"},
         {"touch_id": "t2", "is_opened": True, "is_clicked": True, "landed": "2026-03-04"},
         {"touch_id": "t3", "is_opened": False, "is_clicked": False, "landed": SINCE},
+    ]
+    assert rows["view"] == sorted(expected, key=json.dumps)
+    assert rows["since"] == rows["view"]
+
+
+def test_the_campaign_days_read_from_a_folder_on_are_the_views_days_from_then_on(tmp_path, dbt):
+    def report(campaign, day, impressions, folder):
+        return {
+            "platform": "qianchuan",
+            "campaign_id": campaign,
+            "date_day": day,
+            "impressions": impressions,
+            "_business_date": folder,
+        }
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    _raw_table(
+        warehouse,
+        "ads",
+        "ad_platform_daily",
+        [
+            # a day before SINCE restated inside the window: not a day of the window
+            report("c0", "2026-03-01", 10, "2026-03-01"),
+            report("c0", "2026-03-01", 11, SINCE),
+            # reported on its day, restated two folders later: the later folder wins
+            report("c1", SINCE, 100, SINCE),
+            report("c1", SINCE, 120, D4),
+            # reported first in a later day's folder (D-1..D-3), twice in it: the later line
+            report("c2", D3, 7, D5),
+            report("c2", D3, 8, D5),
+            # reported once, on its own day
+            report("c3", D3, 30, D3),
+            # reported on SINCE and never again: only SINCE's own folder holds it
+            report("c4", SINCE, 50, SINCE),
+        ],
+    )
+    rows = _view_and_since(
+        dbt,
+        warehouse,
+        "stg_ads__campaign_days",
+        "campaign_days_as_reported",
+        "select campaign_id, cast(date_day as varchar) as date_day, impressions, "
+        "cast(last_landed_date as varchar) as landed from {relation} as x "
+        f"where date_day >= cast('{SINCE}' as date) order by campaign_id",
+    )
+    expected = [
+        {"campaign_id": "c1", "date_day": SINCE, "impressions": 120, "landed": D4},
+        {"campaign_id": "c2", "date_day": D3, "impressions": 8, "landed": D5},
+        {"campaign_id": "c3", "date_day": D3, "impressions": 30, "landed": D3},
+        {"campaign_id": "c4", "date_day": SINCE, "impressions": 50, "landed": SINCE},
+    ]
+    assert rows["view"] == sorted(expected, key=json.dumps)
+    assert rows["since"] == rows["view"]
+
+
+def test_the_post_days_read_from_a_folder_on_are_the_views_days_from_then_on(tmp_path, dbt):
+    def report(post, day, views, folder):
+        return {
+            "platform": "xiaohongshu",
+            "post_id": post,
+            "stat_date": day,
+            "views": views,
+            "_business_date": folder,
+        }
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    _raw_table(
+        warehouse,
+        "content",
+        "content_post_daily",
+        [
+            report("p0", "2026-03-01", 5, "2026-03-01"),
+            report("p0", "2026-03-01", 6, D3),
+            report("p1", SINCE, 40, SINCE),
+            report("p1", SINCE, 45, D3),
+            report("p2", D4, 9, D5),
+            report("p3", SINCE, 12, SINCE),
+        ],
+    )
+    rows = _view_and_since(
+        dbt,
+        warehouse,
+        "stg_content__post_days",
+        "post_days_as_reported",
+        "select post_id, cast(stat_date as varchar) as stat_date, views, "
+        "cast(last_landed_date as varchar) as landed from {relation} as x "
+        f"where stat_date >= cast('{SINCE}' as date) order by post_id",
+    )
+    expected = [
+        {"post_id": "p1", "stat_date": SINCE, "views": 45, "landed": D3},
+        {"post_id": "p2", "stat_date": D4, "views": 9, "landed": D5},
+        {"post_id": "p3", "stat_date": SINCE, "views": 12, "landed": SINCE},
     ]
     assert rows["view"] == sorted(expected, key=json.dumps)
     assert rows["since"] == rows["view"]

@@ -7,6 +7,8 @@
     lands in exactly one channel on its day: a marketplace order on its own, an owned-store
     order on its last touch's. -#}
 
+{%- set reasons = ['orders', 'first_orders', 'events', 'ads'] %}
+
 with
 
 ads as (
@@ -19,7 +21,8 @@ ads as (
         sum(clicks) as clicks,
         sum(coalesce(platform_orders, 0)) as platform_claimed_orders,
         sum(coalesce(platform_gmv, 0)) as platform_claimed_gmv
-    from {{ ref('stg_ads__campaign_days') }}
+    from {{ reported_for_run('stg_ads__campaign_days', campaign_days_as_reported, reasons) }} as campaign_days
+    {{- where_rebuilt('date_day', reasons) }}
     group by date_day, channel
 
 ),
@@ -29,6 +32,9 @@ visitors as (
     select date_day, dimension_value as channel, visitors
     from {{ ref('int_visitors_daily') }}
     where dimension = 'channel'
+    {%- if is_daily_run() %}
+        and date_day in {{ rebuilt_dates(reasons) }}
+    {%- endif %}
 
 ),
 
@@ -41,6 +47,7 @@ orders as (
         sum(gmv) as gmv,
         sum(case when is_first_order then 1 else 0 end) as new_customers
     from {{ ref('fct_orders') }}
+    {{- where_rebuilt('date_day', reasons) }}
     group by date_day, channel
 
 ),
@@ -99,7 +106,7 @@ final as (
     from combined
     where {{ not_held_back('date_day') }}
     {%- if is_daily_run() %}
-        and date_day in {{ rebuilt_dates(['orders', 'first_orders', 'events', 'ads']) }}
+        and date_day in {{ rebuilt_dates(reasons) }}
     {%- endif %}
 
 )

@@ -18,14 +18,16 @@ with
 ads as (
 
     select date_day, channel, sum(impressions) as exposures, sum(clicks) as clicks
-    from {{ ref('stg_ads__campaign_days') }}
+    from {{ reported_for_run('stg_ads__campaign_days', campaign_days_as_reported, reasons) }} as campaign_days
+    {{- where_rebuilt('date_day', reasons) }}
     group by date_day, channel
 
 ),
 
 posts as (
 
-    select * from {{ ref('stg_content__post_days') }}
+    select * from {{ reported_for_run('stg_content__post_days', post_days_as_reported, reasons) }} as post_days
+    {{- where_rebuilt('stat_date', reasons) }}
 
 ),
 
@@ -67,6 +69,9 @@ visitors as (
     select date_day, dimension_value as channel, visitors
     from {{ ref('int_visitors_daily') }}
     where dimension = 'channel'
+    {%- if is_daily_run() %}
+        and date_day in {{ rebuilt_dates(reasons) }}
+    {%- endif %}
 
 ),
 
@@ -78,9 +83,7 @@ sessions as (
         count(distinct case when leads > 0 then anonymous_id end) as leads,
         sum(shares) as referrals_sent
     from {{ ref('int_sessions') }}
-    {%- if is_daily_run() %}
-    where session_date in {{ rebuilt_dates(reasons) }}
-    {%- endif %}
+    {{- where_rebuilt('session_date', reasons) }}
     group by session_date, channel
 
 ),
@@ -94,6 +97,7 @@ buyers as (
         count(distinct case when not is_first_order then coalesce(customer_key, order_id) end)
             as repeat_buyers
     from {{ ref('fct_orders') }}
+    {{- where_rebuilt('date_day', reasons) }}
     group by date_day, channel
 
 ),
