@@ -110,7 +110,7 @@
 {#- A staging view of reports that land in their own date's folder or a later one, as an
     incremental model reads it for the dates of `reasons` (staged_for_run): `as_reported` is
     the view's query as a macro of the first folder it reads (campaign_days_as_reported,
-    post_days_as_reported). Read it with `date_day in rebuilt_dates(reasons)`. -#}
+    post_days_as_reported). Read it with `where_rebuilt(<its date column>, reasons)`. -#}
 {% macro reported_for_run(view_name, as_reported, reasons) -%}
     {%- set since = first_rebuilt_date(reasons) -%}
     {{ staged_for_run(view_name, since, as_reported(since) if reads_landed_folders(since)) }}
