@@ -86,15 +86,16 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- A staging view as an incremental model reads it: in a daily run, `landed_sql` (the view's
-    query: its macro called with `since`, when reads_landed_folders(since)) over the folders
-    from `since` (first_rebuilt_date) on, since a filter from outside the view does not reach
-    below its latest-version window or its retries' aggregation, which read a year of
-    landings for every reader; otherwise the view. -#}
-{% macro staged_for_run(view_name, since, landed_sql) -%}
+{#- A staging view as an incremental model reads it: in a daily run, the view's query over the
+    folders from `since` (first_rebuilt_date) on, `as_landed(since)` (the macro the view is
+    built from: events_as_arrived, shipments_as_landed, touches_as_reported,
+    campaign_days_as_reported, post_days_as_reported), since a filter from outside the view
+    does not reach below its latest-version window or its retries' aggregation, which read a
+    year of landings for every reader; otherwise (`since` none, a full build) the view. -#}
+{% macro staged_for_run(view_name, since, as_landed) -%}
     {%- set view = ref(view_name) -%}
     {%- if reads_landed_folders(since) -%}
-        ({{ landed_sql }})
+        ({{ as_landed(since) }})
     {%- else -%}
         {{ view }}
     {%- endif -%}
@@ -107,15 +108,6 @@
     {{ return(model.resource_type != 'unit_test' and (since is not none or not execute)) }}
 {%- endmacro %}
 
-{#- A staging view of reports that land in their own date's folder or a later one, as an
-    incremental model reads it for the dates of `reasons` (staged_for_run): `as_reported` is
-    the view's query as a macro of the first folder it reads (campaign_days_as_reported,
-    post_days_as_reported). Read it with `where_rebuilt(<its date column>, reasons)`. -#}
-{% macro reported_for_run(view_name, as_reported, reasons) -%}
-    {%- set since = first_rebuilt_date(reasons) -%}
-    {{ staged_for_run(view_name, since, as_reported(since) if reads_landed_folders(since)) }}
-{%- endmacro %}
-
 {#- ` where <column> in rebuilt_dates(reasons)` in a daily run; nothing in a full build. -#}
 {% macro where_rebuilt(column, reasons) -%}
     {%- if is_daily_run() %}
@@ -126,8 +118,7 @@
 {#- stg_events__events as an incremental model reads it (staged_for_run). Read it with
     `in_rebuilt_event_dates()`. -#}
 {% macro events_of_run() -%}
-    {%- set since = first_rebuilt_date('events') -%}
-    {{ staged_for_run('stg_events__events', since, events_as_arrived(since) if reads_landed_folders(since)) }}
+    {{ staged_for_run('stg_events__events', first_rebuilt_date('events'), events_as_arrived) }}
 {%- endmacro %}
 
 {#- The dates of `dates_relation` (a CTE or relation with `date_column`) that a daily run

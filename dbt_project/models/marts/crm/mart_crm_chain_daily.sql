@@ -26,7 +26,7 @@ touches as (
         ['crm_touches', 'orders', 'first_orders'],
         days_before=threshold_value('crm_thresholds', 'conversion_window_days')
     ) %}
-    select * from {{ staged_for_run('stg_crm_touches__touches', since, touches_as_reported(since) if reads_landed_folders(since)) }} as touches
+    select * from {{ staged_for_run('stg_crm_touches__touches', since, touches_as_reported) }} as touches
 
 ),
 

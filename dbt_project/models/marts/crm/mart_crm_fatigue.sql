@@ -45,7 +45,7 @@ touched_days as (
         cast(sent_at as date) as date_day,
         count(*) as touches
     {%- set since = first_rebuilt_date('crm_touches') if carries_streaks else none %}
-    from {{ staged_for_run('stg_crm_touches__touches', since, touches_as_reported(since) if reads_landed_folders(since)) }} as touches
+    from {{ staged_for_run('stg_crm_touches__touches', since, touches_as_reported) }} as touches
     where customer_key is not null
     {%- if carries_streaks %}
         and cast(sent_at as date) >= (select since from restated)

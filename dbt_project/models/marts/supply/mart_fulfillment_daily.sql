@@ -7,7 +7,7 @@ shipments as (
 
     -- a daily run: the folders since its first rebuilt ship date (staged_for_run)
     {%- set since = first_rebuilt_date('shipments') %}
-    select * from {{ staged_for_run('stg_shipments__shipments', since, shipments_as_landed(since) if reads_landed_folders(since)) }} as shipments
+    select * from {{ staged_for_run('stg_shipments__shipments', since, shipments_as_landed) }} as shipments
     where shipped_at is not null
 
 ),

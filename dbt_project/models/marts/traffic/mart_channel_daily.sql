@@ -21,7 +21,7 @@ ads as (
         sum(clicks) as clicks,
         sum(coalesce(platform_orders, 0)) as platform_claimed_orders,
         sum(coalesce(platform_gmv, 0)) as platform_claimed_gmv
-    from {{ reported_for_run('stg_ads__campaign_days', campaign_days_as_reported, reasons) }} as campaign_days
+    from {{ staged_for_run('stg_ads__campaign_days', first_rebuilt_date(reasons), campaign_days_as_reported) }} as campaign_days
     {{- where_rebuilt('date_day', reasons) }}
     group by date_day, channel
 

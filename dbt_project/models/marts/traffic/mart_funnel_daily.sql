@@ -18,7 +18,7 @@ with
 ads as (
 
     select date_day, channel, sum(impressions) as exposures, sum(clicks) as clicks
-    from {{ reported_for_run('stg_ads__campaign_days', campaign_days_as_reported, reasons) }} as campaign_days
+    from {{ staged_for_run('stg_ads__campaign_days', first_rebuilt_date(reasons), campaign_days_as_reported) }} as campaign_days
     {{- where_rebuilt('date_day', reasons) }}
     group by date_day, channel
 
@@ -26,7 +26,7 @@ ads as (
 
 posts as (
 
-    select * from {{ reported_for_run('stg_content__post_days', post_days_as_reported, reasons) }} as post_days
+    select * from {{ staged_for_run('stg_content__post_days', first_rebuilt_date(reasons), post_days_as_reported) }} as post_days
     {{- where_rebuilt('stat_date', reasons) }}
 
 ),
