@@ -52,14 +52,13 @@ def _prepare_dagster(settings: Settings) -> None:
     dagster_home = settings.dagster_home
     dagster_home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(dagster_home)
+    from orchestration.lib.dagster_storage import INSTANCE_HEADER, instance_yaml
+
     config = dagster_home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(
-            "# Written by `growth`: one run at a time on the embedded DuckDB warehouse.\n"
-            "concurrency:\n  runs:\n    max_concurrent_runs: 1\n"
-            "  pools:\n    default_limit: 1\n"
-            "telemetry:\n  enabled: false\n"
-        )
+    written = config.read_text() if config.exists() else None
+    # a file growth wrote before is brought up to date; one a user wrote is theirs
+    if written is None or (written.startswith(INSTANCE_HEADER) and written != instance_yaml()):
+        config.write_text(instance_yaml())
 
 
 def _load_definitions() -> Any:

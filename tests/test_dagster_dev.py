@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.lib.dagster_storage import instance_yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 LAUNCH_DATE = dt.date(2026, 3, 1)
 DAGSTER = str(Path(sys.executable).parent / "dagster")
@@ -55,11 +57,9 @@ def graphql(port: int) -> dict:
 def dagster_dev(tmp_path_factory):
     home = tmp_path_factory.mktemp("ui")
     (home / "dagster").mkdir()
-    # The instance `growth` writes: one run at a time on the single-file warehouse.
-    (home / "dagster" / "dagster.yaml").write_text(
-        "concurrency:\n  runs:\n    max_concurrent_runs: 1\n  pools:\n    default_limit: 1\n"
-        "telemetry:\n  enabled: false\n"
-    )
+    # The instance `growth` writes: one run at a time on the single-file warehouse, its events
+    # in the pooled SQLite storage (which the UI and its run workers must load too).
+    (home / "dagster" / "dagster.yaml").write_text(instance_yaml())
     from orchestration.simulator import simulate
 
     simulate(home / "landing", LAUNCH_DATE, 1, scale="small", seed=2)
