@@ -124,6 +124,45 @@ def test_each_date_is_judged_on_its_own():
     assert failed["2026-03-03"] == [("expect_table_row_count_to_be_between", None)]
 
 
+def test_a_range_of_clean_dates_costs_one_verdict_per_row_wise_expectation(monkeypatch):
+    from orchestration.lib import gx_checks
+
+    calls = []
+    validate = gx_checks.gx_validate
+    monkeypatch.setattr(
+        gx_checks, "gx_validate", lambda *a, **k: calls.append(a[0]) or validate(*a, **k)
+    )
+    # without its volume rule (a GX row count per date with history, counted apart)
+    document = {**load_suite_document("fct_orders"), "meta": {}}
+    days = pd.date_range("2026-03-01", periods=5).date
+    con = frame_relation(
+        pd.DataFrame(
+            {
+                "date_day": days,
+                "order_id": list("abcde"),
+                "gmv": 1.0,
+                "net_revenue": 1.0,
+                "channel": "jd",
+                "traffic_class": "paid",
+            }
+        )
+    )
+    dates = [str(d) for d in days]
+    outcomes = evaluate_suite(con, document, "frame", "date_day", dates)
+    assert all(o.success for o in outcomes) and len(outcomes) == 5
+    row_counts = sum(
+        e["type"].startswith("expect_table_row_count") for e in document["expectations"]
+    )
+    row_wise = len(document["expectations"]) - row_counts
+    # the row counts are each date's own; every other expectation is judged once for all
+    assert len(calls) == row_wise + 5 * row_counts
+    # a failure on one date is judged again date by date, and names that date only
+    con.execute("create table broken as select * from frame")
+    con.execute("update broken set channel = null where date_day = date '2026-03-04'")
+    outcomes = evaluate_suite(con, document, "broken", "date_day", dates)
+    assert [o.date for o in outcomes if not o.success] == ["2026-03-04"]
+
+
 def test_a_regex_pushed_down_is_still_judged_by_great_expectations():
     document = {
         "name": "regex_probe",
