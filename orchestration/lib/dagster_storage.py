@@ -15,7 +15,6 @@ the UI, `dagster dev` and a home written before read them as ever. `growth` writ
 
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,27 +60,22 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str, inst_data: Any = None) -> None:
         self._engines: OrderedDict[str, Engine] = OrderedDict()
-        self._engines_lock = threading.Lock()
         super().__init__(base_dir, inst_data)
 
-    @classmethod
-    def from_config_value(cls, inst_data: Any, config_value: Any) -> PooledSqliteEventLogStorage:
-        return cls(inst_data=inst_data, **config_value)
-
     def _engine(self, shard: str) -> Engine:
-        with self._engines_lock:
-            engine = self._engines.pop(shard, None)
-            if engine is None:
-                engine = create_engine(
-                    self.conn_string_for_shard(shard),
-                    connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
-                )
-                event.listen(engine, "connect", _sync_normal)
-            self._engines[shard] = engine
-            while len(self._engines) > OPEN_SHARDS:
-                _, oldest = self._engines.popitem(last=False)
-                oldest.dispose()
-            return engine
+        """The shard's engine (the caller holds `_db_lock`)."""
+        engine = self._engines.pop(shard, None)
+        if engine is None:
+            engine = create_engine(
+                self.conn_string_for_shard(shard),
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+            )
+            event.listen(engine, "connect", _sync_normal)
+        self._engines[shard] = engine
+        while len(self._engines) > OPEN_SHARDS:
+            _, oldest = self._engines.popitem(last=False)
+            oldest.dispose()
+        return engine
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
@@ -94,7 +88,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 yield conn
 
     def _close_engines(self) -> None:
-        with self._engines_lock:
+        with self._db_lock:
             while self._engines:
                 self._engines.popitem()[1].dispose()
 
