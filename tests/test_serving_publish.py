@@ -4,6 +4,7 @@ Parquet export of a month whose dates did not change."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -175,3 +176,64 @@ def test_a_marts_schema_without_a_table_publishes_an_empty_copy(tmp_path):
     finally:
         con.close()
     assert (tmp_path / "growth.duckdb").exists()
+
+
+def _files_beside(serving: Path) -> set[str]:
+    return {p.name for p in serving.parent.iterdir() if p.name.endswith(".duckdb")}
+
+
+def test_a_publish_that_fails_keeps_the_published_copy_and_leaves_no_partial_one(
+    marts, tmp_path, monkeypatch
+):
+    import assets.serving.publish as publish
+
+    serving, parquet = tmp_path / "serving" / "growth.duckdb", tmp_path / "serving" / "parquet"
+    publish_serving(marts, serving, parquet)
+    published = serving_rows(serving, "mart_daily")
+    marts.execute("update marts.mart_daily set revenue = 0 where date_day = date '2026-03-02'")
+
+    def failing(con, table):  # while the published file is being copied beside it
+        raise duckdb.IOException(f"could not read {table}")
+
+    monkeypatch.setattr(publish, "fingerprint", failing)
+    with pytest.raises(duckdb.IOException):
+        publish_serving(marts, serving, parquet)
+    assert _files_beside(serving) == {"growth.duckdb"}
+    assert serving_rows(serving, "mart_daily") == published
+    monkeypatch.undo()
+    publish_serving(marts, serving, parquet)
+    assert_published(marts, serving, parquet)
+
+
+def test_the_replaced_file_is_freed_and_leftovers_of_dead_publishers_are_removed(marts, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    serving, parquet = tmp_path / "serving" / "growth.duckdb", tmp_path / "serving" / "parquet"
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead = int(finished.stdout)
+    alive = os.getppid()
+    leftovers = {
+        f".growth.{dead}.building.duckdb": False,  # a crashed publish's copy: removed
+        f".growth.{dead}.retired.duckdb": False,
+        f".growth.{alive}.building.duckdb": True,  # a running publisher's: kept
+        ".growth.backup.duckdb": True,  # not a name the publisher gives
+    }
+    serving.parent.mkdir()
+    for name in leftovers:
+        (serving.parent / name).write_bytes(b"a copy")
+    publish_serving(marts, serving, parquet)
+    marts.execute("update marts.mart_daily set revenue = 0 where date_day = date '2026-03-02'")
+    publish_serving(marts, serving, parquet)
+    assert_published(marts, serving, parquet)
+    expected = {"growth.duckdb"} | {name for name, kept in leftovers.items() if kept}
+    deadline = time.monotonic() + 10
+    while _files_beside(serving) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)  # the replaced copy is unlinked by a background thread
+    assert _files_beside(serving) == expected
