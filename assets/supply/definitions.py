@@ -115,7 +115,14 @@ def forecast_tables(forecast_date: dt.date, result) -> tuple[pa.Table, pa.Table]
     **python_mart_execution(),
 )
 def demand_forecast(context: dg.AssetExecutionContext):
-    from assets.supply.forecast import HISTORY_DAYS, build_series, forecast_all, warm_up
+    from assets.supply.forecast import (
+        HISTORY_DAYS,
+        build_series,
+        forecast_all,
+        parallel_workers,
+        start_worker_server,
+        warm_up,
+    )
 
     settings = load_settings()
     use_numba_cache(settings)
@@ -127,14 +134,20 @@ def demand_forecast(context: dg.AssetExecutionContext):
     forecast_dates = [dt.date.fromisoformat(d) for d in dates if d not in held_back][
         -max_forecast_dates() :
     ]
-    warm_up_seconds = warm_up()
-    forecasts, accuracies, timings = [], [], {}
-    if forecast_dates:
-        demand = read_demand(
+    demand = (
+        read_demand(
             settings,
             forecast_dates[0] - dt.timedelta(days=HISTORY_DAYS - 1),
             forecast_dates[-1],
         )
+        if forecast_dates
+        else None
+    )
+    if demand is not None and parallel_workers(build_series(demand, forecast_dates[-1])) > 1:
+        start_worker_server()  # its imports run beside the warm-up
+    warm_up_seconds = warm_up()
+    forecasts, accuracies, timings = [], [], {}
+    if demand is not None:
         for number, forecast_date in enumerate(forecast_dates, start=1):
             result = forecast_all(build_series(demand, forecast_date))
             forecast, accuracy = forecast_tables(forecast_date, result)

@@ -226,12 +226,34 @@ def _merge(into: Result, part: Result) -> None:
         into.timings[key] = into.timings.get(key, 0.0) + seconds
 
 
-def _process_pool(n_jobs: int) -> ProcessPoolExecutor:
+def _pool_context() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context(POOL_START_METHOD)
     if POOL_START_METHOD == "forkserver":
         # imported once by the server, not by every worker it forks
         context.set_forkserver_preload(["assets.supply.forecast", "statsforecast.models"])
-    return ProcessPoolExecutor(n_jobs, mp_context=context)
+    return context
+
+
+def _process_pool(n_jobs: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(n_jobs, mp_context=_pool_context())
+
+
+def parallel_workers(series: list[Series], n_jobs: int | None = None) -> int:
+    """The worker processes forecast_all uses for these series: 1 (none) below
+    PARALLEL_MIN_SERIES_DAYS of modelled days."""
+    n_jobs = n_jobs or jobs()
+    days = sum(len(s.y) for s in series if s.model != MEAN)
+    return n_jobs if days >= PARALLEL_MIN_SERIES_DAYS else 1
+
+
+def start_worker_server() -> None:
+    """Starts the fork server of forecast_all's workers now, so that its imports (about a
+    second) run beside the caller's own work instead of before the first fit."""
+    if POOL_START_METHOD == "forkserver":
+        _pool_context()
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
 
 
 def _mean_forecasts(series: list[Series], result: Result) -> None:
@@ -267,8 +289,7 @@ def forecast_all(series: list[Series], n_jobs: int | None = None) -> Result:
             windows = min(BACKTEST_WINDOWS, (len(s.y) - 4 * SEASON) // HORIZON)
             groups.setdefault((s.model, windows), []).append(s)
     work = []
-    days = sum(len(s.y) for members in groups.values() for s in members)
-    workers = n_jobs if days >= PARALLEL_MIN_SERIES_DAYS else 1
+    workers = parallel_workers(series, n_jobs)
     for (kind, windows), members in sorted(groups.items()):
         # a share of the group per worker, at most BATCH_SKUS (the memory of one call)
         size = min(BATCH_SKUS, -(-len(members) // workers))

@@ -151,3 +151,38 @@ def test_the_pool_forecast_equals_the_one_process_forecast_and_never_forks_the_c
     for sku in alone.forecast:
         np.testing.assert_array_equal(pooled.forecast[sku], alone.forecast[sku])
         assert pooled.accuracy[sku] == alone.accuracy[sku]
+
+
+def test_a_worker_server_started_early_is_the_one_the_pool_forks_from():
+    """The asset starts the workers' fork server before its warm-up, so the server's imports
+    run beside it: the pool must then fork from that server, not start another. In a fresh
+    interpreter, where no earlier test has started one."""
+    import subprocess
+    import sys
+
+    script = """
+import datetime as dt
+from multiprocessing import forkserver
+
+from assets.supply import forecast
+from orchestration.simulator.demand import synthetic_demand
+
+end = dt.date(2026, 6, 30)
+series = forecast.build_series(synthetic_demand(4, 200, end, scale="small", seed=5), end)
+forecast.PARALLEL_MIN_SERIES_DAYS = 1
+assert forecast.parallel_workers(series, 2) == 2
+assert forecast.parallel_workers([s for s in series if s.model == forecast.MEAN], 2) == 1
+assert forkserver._forkserver._forkserver_pid is None
+forecast.start_worker_server()
+started = forkserver._forkserver._forkserver_pid
+assert started is not None
+result = forecast.forecast_all(series, n_jobs=2)
+assert len(result.forecast) == len(series)
+assert forkserver._forkserver._forkserver_pid == started
+print("ok")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ok"
