@@ -85,9 +85,12 @@ def ltv_table(
     cac = (economics["spend"].astype(float) / economics["new_customers"].replace(0, np.nan)).rename(
         "channel_cac"
     )
-    mean_clv = table.groupby("acquisition_channel")["clv"].mean().rename("channel_mean_clv_12m")
-    table = table.merge(cac, how="left", left_on="acquisition_channel", right_index=True)
-    table = table.merge(mean_clv, how="left", left_on="acquisition_channel", right_index=True)
+    # the channel as a category: a year's 270,000 customers group and look up a dozen codes,
+    # not their text (the two merges and the grouping took a fifth of the table's time)
+    channel = table["acquisition_channel"].astype("category")
+    mean_clv = table["clv"].groupby(channel, observed=True).mean().rename("channel_mean_clv_12m")
+    table["channel_cac"] = channel.map(cac).astype(float)
+    table["channel_mean_clv_12m"] = channel.map(mean_clv).astype(float)
     ratio = table["channel_mean_clv_12m"] / table["channel_cac"].where(table["channel_cac"] > 0)
     first = pd.to_datetime(table["first_order_date"])
     out = pd.DataFrame(
@@ -110,7 +113,9 @@ def ltv_table(
             "channel_mean_clv_12m": _rounded(table["channel_mean_clv_12m"]),
             "ltv_to_cac": _rounded(ratio),
         }
-    ).sort_values("customer_key", ignore_index=True)
+    )
+    if not out["customer_key"].is_monotonic_increasing:  # it is when the customers are
+        out = out.sort_values("customer_key", ignore_index=True)  # joined in key order
     metadata["ltv_to_cac_by_channel"] = {
         str(channel): round(float(value), 4)
         for channel, value in out.groupby("acquisition_channel")["ltv_to_cac"].first().items()
