@@ -61,9 +61,11 @@
 {#- The config of a model rebuilt by date: a run replaces exactly the dates it rebuilds, with
     delete+insert on DuckDB and insert_overwrite of date partitions on Spark. A mart
     (`hold_back=true`) also drops the held-back dates, so it holds only dates that passed. -#}
-{#- `tested_by_rebuilt_dates`: a daily run's data tests read only the dates it rebuilt (macro
-    get_where_subquery), for a model whose tests cannot fail across dates. -#}
-{% macro incremental_by_date(date_column, hold_back=false, tested_by_rebuilt_dates=false) -%}
+{#- `tested_by_rebuilt_dates`: the reasons (int_rebuilt_dates) whose dates the model rebuilds,
+    for a model whose tests cannot fail across dates: a daily run's data tests then read its
+    rows from the earliest of those dates on (macro get_where_subquery), not from the earliest
+    date any source restated (a late purchase order weeks back re-read weeks of sessions). -#}
+{% macro incremental_by_date(date_column, hold_back=false, tested_by_rebuilt_dates=none) -%}
     {%- if target.type == 'spark' -%}
         {%- set config = {'materialized': 'incremental', 'incremental_strategy': 'insert_overwrite',
                           'partition_by': [date_column], 'on_schema_change': 'fail'} -%}
@@ -75,7 +77,11 @@
         {%- do config.update({'post_hook': ["{{ remove_held_back_dates('" ~ date_column ~ "') }}"]}) -%}
     {%- endif -%}
     {%- if tested_by_rebuilt_dates -%}
-        {%- do config.update({'meta': {'tested_by_rebuilt_dates': date_column}}) -%}
+        {%- if tested_by_rebuilt_dates is string or tested_by_rebuilt_dates is not iterable -%}
+            {{ exceptions.raise_compiler_error("tested_by_rebuilt_dates takes the list of reasons whose dates the model rebuilds, got " ~ tested_by_rebuilt_dates) }}
+        {%- endif -%}
+        {%- do config.update({'meta': {'tested_by_rebuilt_dates': date_column,
+                                       'rebuilt_for': tested_by_rebuilt_dates | list}}) -%}
     {%- endif -%}
     {{ return(config) }}
 {%- endmacro %}

@@ -1,5 +1,7 @@
 {#- A daily run's data tests read the rows it rebuilt, where a model says that is enough: its
-    `meta: {tested_by_rebuilt_dates: <date column>}`. That suits a model rebuilt whole dates at
+    `meta: {tested_by_rebuilt_dates: <date column>, rebuilt_for: [<reasons>]}` (set by
+    incremental_by_date), the rows from the earliest date of those reasons in int_rebuilt_dates
+    on (of any reason when it names none). That suits a model rebuilt whole dates at
     a time (incremental_by_date) whose tests cannot fail across dates (its key holds the date):
     the dates the run did not rebuild were tested when they were. Such a model's tests would
     otherwise re-read a year of its history every night. A full build, and every other model,
@@ -32,5 +34,7 @@
     {%- endif -%}
     {#- graph, not ref(): a test declares no dependency on the dates table -#}
     {%- set rebuilt = graph.nodes['model.growth.int_rebuilt_dates'].relation_name -%}
-    {{ return('(' ~ column ~ ' >= (select min(date_day) from ' ~ rebuilt ~ '))') }}
+    {%- set reasons = node.config.meta.get('rebuilt_for') -%}
+    {%- set of_reasons = (" where reason in ('" ~ reasons | join("', '") ~ "')") if reasons else '' -%}
+    {{ return('(' ~ column ~ ' >= (select min(date_day) from ' ~ rebuilt ~ of_reasons ~ '))') }}
 {%- endmacro %}

@@ -1,4 +1,4 @@
-{{ config(**incremental_by_date('session_date', tested_by_rebuilt_dates=true)) }}
+{{ config(**incremental_by_date('session_date', tested_by_rebuilt_dates=['events'])) }}
 -- tested by the dates a run rebuilt: a session's key holds its date
 
 -- depends_on: {{ ref('int_rebuilt_dates') }}

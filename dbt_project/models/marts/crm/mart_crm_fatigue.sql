@@ -1,4 +1,4 @@
-{{ config(**incremental_by_date('date_day', hold_back=true, tested_by_rebuilt_dates=true)) }}
+{{ config(**incremental_by_date('date_day', hold_back=true, tested_by_rebuilt_dates=['crm_touches'])) }}
 -- tested by the dates a run rebuilt: a row's key holds its date
 
 -- depends_on: {{ ref('int_rebuilt_dates') }}

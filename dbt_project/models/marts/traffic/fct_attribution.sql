@@ -1,4 +1,4 @@
-{{ config(**incremental_by_date('date_day', hold_back=true, tested_by_rebuilt_dates=true)) }}
+{{ config(**incremental_by_date('date_day', hold_back=true, tested_by_rebuilt_dates=['orders', 'first_orders', 'events'])) }}
 -- tested by the dates a run rebuilt: an order's rows share its payment date (an order that
 -- moved dates fails fct_orders' unique order_id, tested whole)
 
