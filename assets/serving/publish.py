@@ -11,7 +11,10 @@ fingerprinted per date (its first date column: `date_day` when it has one) as a 
 a sum of row hashes, the fingerprints of the published copy are kept beside it, and only the
 dates whose fingerprint changed are deleted and inserted again; a mart whose columns changed is
 copied whole, and so is every mart when the published copy is not the one the fingerprints
-describe (a first publish, a crash between the two, a file edited by hand).
+describe (a first publish, a crash between the two, a file edited by hand). The copy is built
+beside the published file as `.<name>.<pid>.building.duckdb`, and the replaced file lingers as
+`.<name>.<pid>.retired.duckdb` until a background thread frees it; either, left by a publisher
+that is no longer running, is removed by the next publish.
 
 The Parquet exports beside it are a folder per mart, a file per month of its date column
 (`parquet/<mart>/<mart>-<YYYY-MM>.parquet`, `<mart>-undated.parquet` for rows without a date;
