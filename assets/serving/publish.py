@@ -256,17 +256,15 @@ def publish_serving(
     staging.unlink(missing_ok=True)
     # The file copy waits on the disk and the fingerprints on DuckDB's cores: side by side, a
     # year's copy (400 MB, 0.5-1 s) costs next to nothing beside its fingerprints (0.7-1.4 s)
-    with ThreadPoolExecutor(1) as copier:
-        copied = copier.submit(shutil.copyfile, serving, staging) if published else None
-        try:
+    try:
+        with ThreadPoolExecutor(1) as copier:  # leaving it waits for the copy
+            copied = copier.submit(shutil.copyfile, serving, staging) if published else None
             current = {table: fingerprint(marts, table) for table in tables}
-        except BaseException:
             if copied is not None:
-                copied.cancel() or copied.exception()
-            staging.unlink(missing_ok=True)
-            raise
-        if copied is not None:
-            copied.result()
+                copied.result()
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
     con = duckdb.connect(str(staging))
     try:
         # marts are sets (readers sort): without insertion order DuckDB writes the Parquet

@@ -134,31 +134,33 @@ def demand_forecast(context: dg.AssetExecutionContext):
     forecast_dates = [dt.date.fromisoformat(d) for d in dates if d not in held_back][
         -max_forecast_dates() :
     ]
-    demand = (
-        read_demand(
+    # each date's series, at most max_forecast_dates() of them: the pool is known before the
+    # warm-up, and its fork server's imports run beside it
+    series_of_dates = []
+    if forecast_dates:
+        demand = read_demand(
             settings,
             forecast_dates[0] - dt.timedelta(days=HISTORY_DAYS - 1),
             forecast_dates[-1],
         )
-        if forecast_dates
-        else None
-    )
-    if demand is not None and parallel_workers(build_series(demand, forecast_dates[-1])) > 1:
-        start_worker_server()  # its imports run beside the warm-up
+        series_of_dates = [build_series(demand, d) for d in forecast_dates]
+    if any(parallel_workers(series) > 1 for series in series_of_dates):
+        start_worker_server()
     warm_up_seconds = warm_up()
     forecasts, accuracies, timings = [], [], {}
-    if demand is not None:
-        for number, forecast_date in enumerate(forecast_dates, start=1):
-            result = forecast_all(build_series(demand, forecast_date))
-            forecast, accuracy = forecast_tables(forecast_date, result)
-            forecasts.append(forecast)
-            accuracies.append(accuracy)
-            for key, seconds in result.timings.items():
-                timings[key] = timings.get(key, 0.0) + seconds
-            context.log.info(
-                f"[{number}/{len(forecast_dates)}] forecast as of {forecast_date}: "
-                f"{accuracy.num_rows} SKUs"
-            )
+    for number, (forecast_date, series) in enumerate(
+        zip(forecast_dates, series_of_dates, strict=True), start=1
+    ):
+        result = forecast_all(series)
+        forecast, accuracy = forecast_tables(forecast_date, result)
+        forecasts.append(forecast)
+        accuracies.append(accuracy)
+        for key, seconds in result.timings.items():
+            timings[key] = timings.get(key, 0.0) + seconds
+        context.log.info(
+            f"[{number}/{len(forecast_dates)}] forecast as of {forecast_date}: "
+            f"{accuracy.num_rows} SKUs"
+        )
     forecast = pa.concat_tables(forecasts) if forecasts else None
     accuracy = pa.concat_tables(accuracies) if accuracies else None
     written = {FORECAST.name: 0, ACCURACY.name: 0}
