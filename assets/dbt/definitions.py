@@ -29,6 +29,7 @@ from orchestration.lib.gate_ledger import failed_gates
 from orchestration.lib.marts import SCHEMA, open_marts
 from orchestration.lib.partitions import daily_partitions, single_run
 from orchestration.lib.resources import WarehouseResource
+from orchestration.lib.vacuum import fragmented_tables
 from orchestration.settings import Settings, load_settings
 
 RUN_SCOPE_ENV = "GROWTH_DBT_RUN_SCOPE"
@@ -141,7 +142,14 @@ def growth_dbt_models(
     # date back into the marts through its late records
     with warehouse.connect(read_only=True) as con:
         held_back = failed_gates(con, landed_data_only=True)
+        fragmented = fragmented_tables(con)
     scope = run_scope(context, sorted(held_back))
+    scope["vacuum"] = bool(fragmented)
+    if fragmented:
+        context.log.info(
+            "DuckDB's vacuum is on for this build: deleted rows "
+            + ", ".join(f"{t} {d:,} of {d + n:,}" for t, (d, n) in sorted(fragmented.items()))
+        )
     context.log.info(f"dbt build for business dates {scope['start_date']}..{scope['end_date']}")
     for date, gates in held_back.items():
         context.log.warning(f"{date} is held back (it failed {', '.join(gates)})")

@@ -51,6 +51,8 @@ class WarehouseResource(dg.ConfigurableResource):
             con.execute("set TimeZone = 'Asia/Shanghai'")
             if not read_only:
                 con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+                # the dbt build vacuums, on the nights it is due (orchestration/lib/vacuum.py)
+                con.execute("set max_vacuum_tasks = 0")
             yield con
         finally:
             con.close()
