@@ -42,6 +42,7 @@ from typing import Any
 import duckdb
 
 from orchestration.lib.marts import SCHEMA, mart_names
+from orchestration.lib.sql import quoted
 
 FINGERPRINT_VERSION = 1
 # The rows a publish deletes stay in the copy as tombstones (DuckDB's vacuum is off there: merging
@@ -71,19 +72,15 @@ class MartFingerprint:
         return sum(count for count, _ in self.groups.values())
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> MartFingerprint:
     """The fingerprint of `marts.<table>` on `con` (one scan of the mart)."""
-    relation = f"{SCHEMA}.{_quoted(table)}"
+    relation = f"{SCHEMA}.{quoted(table)}"
     columns = [
         [name, str(kind)] for name, kind, *_ in con.execute(f"describe {relation}").fetchall()
     ]
     dates = [name for name, kind in columns if kind == "DATE"]
     date_column = "date_day" if "date_day" in dates else (dates[0] if dates else None)
-    group = f"cast({_quoted(date_column)} as varchar)" if date_column else f"'{_WHOLE}'"
+    group = f"cast({quoted(date_column)} as varchar)" if date_column else f"'{_WHOLE}'"
     rows = con.execute(
         f"select {group} as date_group, count(*), sum(hash(*columns(*))::hugeint) "
         f"from {relation} group by all"
@@ -98,7 +95,7 @@ def fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> MartFingerprint:
 
 def _group_filter(fp: MartFingerprint, keys: list[str]) -> str:
     """A predicate selecting the rows of `fp`'s mart in the fingerprint groups `keys`."""
-    column = _quoted(fp.date_column or "")
+    column = quoted(fp.date_column or "")
     dates = [key for key in keys if key != "null"]
     terms = []
     if dates:
@@ -126,7 +123,7 @@ def _month_filter(fp: MartFingerprint, month: str | None) -> str:
     """A predicate selecting the rows of `fp`'s mart that go to the export file `month`."""
     if month is None:
         return "true"
-    column = _quoted(fp.date_column or "")
+    column = quoted(fp.date_column or "")
     if month == _UNDATED:
         return f"{column} is null"
     first = dt.date.fromisoformat(f"{month}-01")
@@ -153,7 +150,7 @@ def _export(
         if changed_keys is None
         else {_export_month(key) for key in changed_keys}
     )
-    relation = f"{SCHEMA}.{_quoted(table)}"
+    relation = f"{SCHEMA}.{quoted(table)}"
     for path, month in sorted(wanted.items()):
         if month in stale or not path.exists():
             tmp = path.with_name(f".{path.name}.tmp")
@@ -204,7 +201,7 @@ def _copy_rows(
 ) -> None:
     """Inserts the rows of `marts.<table>` matching `where` into the same table of `con`,
     streaming Arrow record batches so a mart never has to fit in memory at once."""
-    relation = f"{SCHEMA}.{_quoted(table)}"
+    relation = f"{SCHEMA}.{quoted(table)}"
     batches = marts.sql(f"select * from {relation} where {where}").to_arrow_reader()
     con.register("mart_batches", batches)
     try:
@@ -217,7 +214,7 @@ def _copy_whole(
     marts: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection, table: str
 ) -> None:
     """Replaces `marts.<table>` of `con` with the mart: its own column types, then its rows."""
-    relation = f"{SCHEMA}.{_quoted(table)}"
+    relation = f"{SCHEMA}.{quoted(table)}"
     con.execute(f"drop table if exists {relation}")
     empty = marts.sql(f"select * from {relation} limit 0").to_arrow_table()
     con.register("mart_shape", empty)
@@ -275,10 +272,10 @@ def publish_serving(
         deleted: dict[str, int] = {}
         for table in mart_names(con):
             if table not in current:
-                con.execute(f"drop table {SCHEMA}.{_quoted(table)}")
+                con.execute(f"drop table {SCHEMA}.{quoted(table)}")
         for table in tables:
             new, old = current[table], published.get(table)
-            relation = f"{SCHEMA}.{_quoted(table)}"
+            relation = f"{SCHEMA}.{quoted(table)}"
             changed_keys: set[str] | None
             if old is None or (old.columns, old.date_column) != (new.columns, new.date_column):
                 _copy_whole(marts, con, table)

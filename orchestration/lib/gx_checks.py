@@ -42,6 +42,7 @@ import duckdb
 from orchestration.lib.gate_ledger import GateResult, failed_gates, record_gate_results
 from orchestration.lib.marts import open_marts
 from orchestration.lib.partitions import partition_dates
+from orchestration.lib.sql import quoted
 from orchestration.settings import EXPECTATIONS_DIR, load_settings
 
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
@@ -155,14 +156,10 @@ def plan_suite(document: dict[str, Any]) -> list[PlannedExpectation]:
     ]
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _frame_sql(planned: PlannedExpectation, relation: str, date_column: str | None) -> str:
     """The SQL of the frame GX judges for `planned`, one row group per date (`_date`)."""
-    day = f"{_q(date_column)}" if date_column else "null"
-    columns = [_q(c) for c in planned.columns]
+    day = f"{quoted(date_column)}" if date_column else "null"
+    columns = [quoted(c) for c in planned.columns]
     keys = ", ".join(columns)
     if planned.type in ROW_COUNT:
         return f"select {day} as {DATE}, count(*) as {WEIGHT} from {relation} group by all"
@@ -399,8 +396,8 @@ def _recent_counts(
 ) -> dict[str, int]:
     """Rows per date from `days` before the first date of the run to its last."""
     rows = con.execute(
-        f"select cast({_q(date_column)} as varchar), count(*) from {relation} "
-        f"where {_q(date_column)} between cast(? as date) - {int(days)} and cast(? as date) "
+        f"select cast({quoted(date_column)} as varchar), count(*) from {relation} "
+        f"where {quoted(date_column)} between cast(? as date) - {int(days)} and cast(? as date) "
         "group by 1",
         [min(dates), max(dates)],
     ).fetchall()
@@ -421,9 +418,9 @@ def evaluate_suite(
     scope = relation
     if dated:
         listed = ", ".join(f"cast('{d}' as date)" for d in dates)
-        scope = f"(select * from {relation} where {_q(date_column)} in ({listed}))"
+        scope = f"(select * from {relation} where {quoted(date_column)} in ({listed}))"
     keys: list[str | None] = list(dates) if dated else [None]
-    count_sql = f"select {_q(date_column) if dated else 'null'} as d, count(*) from {scope}"
+    count_sql = f"select {quoted(date_column) if dated else 'null'} as d, count(*) from {scope}"
     counts = {
         (str(d) if d is not None else None): n
         for d, n in con.execute(count_sql + " group by all").fetchall()

@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import duckdb
 
+from orchestration.lib.sql import quoted
+
 # A table is vacuumed once its deleted rows pass this share of its live rows...
 DELETED_SHARE = 0.5
 # ...and a row group's worth: fewer cost a scan next to nothing, and a small table rebuilt by
 # dates (a mart of a trailing year restated whole) would otherwise ask for a vacuum every night.
 MIN_DELETED_ROWS = 122_880
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def deleted_rows(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
@@ -42,7 +40,7 @@ def deleted_rows(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
     live = dict(
         con.execute(
             " union all ".join(
-                f"select {index} as t, count(*) as n from {_quoted(schema)}.{_quoted(table)}"
+                f"select {index} as t, count(*) as n from {quoted(schema)}.{quoted(table)}"
                 for index, (schema, table, _) in enumerate(tables)
             )
         ).fetchall()

@@ -7,6 +7,7 @@ from assets.ingest.loader.specs import (
     FileSpec,
     SourceSpec,
 )
+from orchestration.lib.sql import quoted
 
 
 def _hmac_sql(expr: str) -> str:
@@ -29,8 +30,7 @@ def _hmac_pads(key: bytes) -> dict[str, bytes]:
     return {"ipad": bytes(b ^ 0x36 for b in key), "opad": bytes(b ^ 0x5C for b in key)}
 
 
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
+_q = quoted  # the loader's short name for it
 
 
 def _lit(value: str) -> str:
