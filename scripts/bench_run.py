@@ -21,7 +21,11 @@ spell of the machine falls on both days, and compares the medians of each day's 
 
 A history restored by `--reuse-history` first gets an untimed `dbt parse` of this checkout's
 project into its home, as the first night after a deployment would: the timed night's dbt then
-parses only what a night changes, whichever checkout backfilled the history.
+parses only what a night changes, whichever checkout backfilled the history. A history whose
+warehouse holds no kept ETS forms (backfilled before they were kept) gets its last date's
+forecast again, untimed, which chooses them as that backfill would have: the timed night is
+then one of the six in seven that refit the kept forms, not the weekly one that chooses them
+(`assets/supply/forecast.py`).
 
 Every run starts from a fresh GROWTH_HOME under `--workdir`; the landing zone is kept there
 between invocations. Each run executes in a fresh subprocess, so its peak memory is its own, not
@@ -135,6 +139,22 @@ def _child_parse() -> None:
 
     dbt = build_resources()["dbt"]
     dbt.cli(["parse"], target_path=load_settings().dbt_run_target).wait()
+
+
+def _child_forecast_forms(date: str) -> None:
+    """In a fresh process: the demand forecast as of `date` again, if the warehouse has no
+    table of kept ETS forms yet; it rewrites that date's forecast marts with the same rows."""
+    import dagster as dg
+
+    from assets.supply.definitions import demand_forecast, keeps_forms
+    from orchestration.lib.resources import build_resources
+
+    resources = build_resources()
+    with resources["warehouse"].connect(read_only=True) as con:
+        if keeps_forms(con):
+            return
+    _say(f"  the forecast as of {date} again, to keep its ETS forms (untimed)")
+    dg.materialize([demand_forecast], partition_key=date, resources=resources)
 
 
 # The concise Dagster logger's lines: "05:18:14 info    raw__orders: message".
@@ -366,6 +386,8 @@ def measure_day(
         # the nights after do not. The timed night is one of those.
         _say("  dbt parse of this checkout's project into the restored home (untimed)")
         subprocess.run([sys.executable, __file__, "--child-parse"], check=True, capture_output=True)
+        last = (day - dt.timedelta(days=1)).isoformat()
+        subprocess.run([sys.executable, __file__, "--child-forecast-forms", last], check=True)
     else:
         home.mkdir(parents=True)
         if days > 1:
@@ -493,6 +515,9 @@ def _day_counts(text: str) -> list[int]:
 
 
 def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--child-forecast-forms":
+        _child_forecast_forms(sys.argv[2])
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "--child-parse":
         _child_parse()
         return

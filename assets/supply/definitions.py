@@ -1,7 +1,9 @@
 """Supply: the demand forecast and its backtest, two Python marts (marts.yml) written on the
 engine dbt built the marts on, so BI, the report and the serving copy read them like any mart.
 
-The method is in forecast.py. Reads go through `open_marts` (on DuckDB a read-only handle on
+The method is in forecast.py. The ETS forms chosen by AICc are kept between runs in the
+warehouse file (`forecast.ets_forms`, one row per SKU, whichever engine builds the marts) and
+refitted until they are a week old. Reads go through `open_marts` (on DuckDB a read-only handle on
 the warehouse file, closed before the writer connection opens) and writes through
 `write_mart`, so the same code runs on DuckDB and Spark; inputs are read sorted, so both
 engines fit the same series and write the same forecasts.
@@ -44,6 +46,107 @@ def use_numba_cache(settings: Settings) -> None:
     installed packages, for whatever in the stack JIT-compiles with numba when it is installed
     (utilsforecast's optional kernels). statsforecast 2 itself ships compiled code."""
     os.environ.setdefault("NUMBA_CACHE_DIR", str(settings.home / "cache" / "numba"))
+
+
+ETS_FORMS_DDL = """
+create schema if not exists forecast;
+create table if not exists forecast.ets_forms (
+    forecast_date date, sku_id varchar, candidates varchar, forecast_form varchar,
+    backtest_form varchar, chosen_on date, backtest_trained_to date,
+    primary key (forecast_date, sku_id)
+);
+"""
+# Forecast dates whose forms are kept: a date run again within them refits the forms it used
+# (the same marts); an older one chooses again
+FORM_HISTORY_DAYS = 42
+
+
+def candidates() -> str:
+    """What a kept form was chosen among: a change of the candidates or the season chooses again."""
+    from assets.supply.forecast import ETS_SPEC, SEASON
+
+    return f"{ETS_SPEC}/{SEASON}"
+
+
+def keeps_forms(con) -> bool:
+    """Whether the warehouse has the table of kept forms (a forecast has run since they are
+    kept, whether or not it had ETS SKUs)."""
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'forecast' and table_name = 'ets_forms'"
+        ).fetchone()[0]
+    )
+
+
+def read_form_choices(con, first: dt.date, last: dt.date) -> tuple[dict, dict]:
+    """The ETS forms of the latest forecast date before `first` (what the run starts from), and
+    those each date of first..last used when it was forecast before (a date run again), among
+    today's candidates."""
+    from assets.supply.forecast import EtsForms, FormChoice
+
+    if not keeps_forms(con):
+        return {}, {}
+    rows = con.execute(
+        "select forecast_date, sku_id, forecast_form, backtest_form, chosen_on, "
+        "backtest_trained_to from forecast.ets_forms where candidates = ? and ("
+        "forecast_date between ? and ? or forecast_date = (select max(forecast_date) "
+        "from forecast.ets_forms where forecast_date < ? and candidates = ?))",
+        [candidates(), first, last, first, candidates()],
+    ).fetchall()
+    before: dict = {}
+    used: dict = {}
+    for date, sku, forecast, backtest, chosen_on, trained_to in rows:
+        choice = FormChoice(EtsForms(forecast, backtest), chosen_on, trained_to)
+        (before if date < first else used.setdefault(date, {}))[sku] = choice
+    return before, used
+
+
+def write_form_choices(con, used: dict) -> None:
+    """Replaces the forms of each forecast date in `used` (date -> sku -> FormChoice), in one
+    transaction, and forgets those older than FORM_HISTORY_DAYS before the newest."""
+    rows = [(date, sku, choice) for date, skus in used.items() for sku, choice in skus.items()]
+    table = pa.table(
+        {
+            "forecast_date": [date for date, _, _ in rows],
+            "sku_id": [sku for _, sku, _ in rows],
+            "candidates": [candidates()] * len(rows),
+            "forecast_form": [c.forms.forecast for _, _, c in rows],
+            "backtest_form": [c.forms.backtest for _, _, c in rows],
+            "chosen_on": [c.chosen_on for _, _, c in rows],
+            "backtest_trained_to": [c.backtest_trained_to for _, _, c in rows],
+        },
+        schema=pa.schema(
+            [
+                ("forecast_date", pa.date32()),
+                ("sku_id", pa.string()),
+                ("candidates", pa.string()),
+                ("forecast_form", pa.string()),
+                ("backtest_form", pa.string()),
+                ("chosen_on", pa.date32()),
+                ("backtest_trained_to", pa.date32()),
+            ]
+        ),
+    )
+    con.execute(ETS_FORMS_DDL)
+    con.register("used_forms", table)
+    con.execute("begin transaction")
+    try:
+        con.execute(
+            "delete from forecast.ets_forms where forecast_date in (select unnest(?))",
+            [list(used)],
+        )
+        con.execute("insert into forecast.ets_forms by name select * from used_forms")
+        con.execute(
+            "delete from forecast.ets_forms where forecast_date < "
+            f"(select max(forecast_date) from forecast.ets_forms) - {FORM_HISTORY_DAYS}"
+        )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        con.unregister("used_forms")
 
 
 def read_demand(settings: Settings, first: dt.date, last: dt.date):
@@ -118,8 +221,10 @@ def demand_forecast(context: dg.AssetExecutionContext):
     from assets.supply.forecast import (
         HISTORY_DAYS,
         build_series,
+        chosen_forms,
         forecast_all,
         parallel_workers,
+        reusable_forms,
         start_worker_server,
         warm_up,
     )
@@ -129,6 +234,13 @@ def demand_forecast(context: dg.AssetExecutionContext):
     dates = partition_dates(context)
     with context.resources.warehouse.connect(read_only=True) as con:
         held_back = failed_gates(con, dates)
+        choices, used_before = (
+            read_form_choices(
+                con, dt.date.fromisoformat(dates[0]), dt.date.fromisoformat(dates[-1])
+            )
+            if dates
+            else ({}, {})
+        )
     for date in held_back:
         context.log.warning(f"no forecast as of {date}: it failed {', '.join(held_back[date])}")
     forecast_dates = [dt.date.fromisoformat(d) for d in dates if d not in held_back][
@@ -144,14 +256,32 @@ def demand_forecast(context: dg.AssetExecutionContext):
             forecast_dates[-1],
         )
         series_of_dates = [build_series(demand, d) for d in forecast_dates]
-    if any(parallel_workers(series) > 1 for series in series_of_dates):
+    # the first date's kept forms decide the pool (a later date of the run keeps the forms
+    # its predecessor chose)
+    if series_of_dates and (
+        parallel_workers(
+            series_of_dates[0],
+            forms=reusable_forms(
+                used_before.get(forecast_dates[0], choices),
+                series_of_dates[0],
+                forecast_dates[0],
+            ),
+        )
+        > 1
+    ):
         start_worker_server()
     warm_up_seconds = warm_up()
-    forecasts, accuracies, timings = [], [], {}
+    forecasts, accuracies, timings, forms_chosen, used = [], [], {}, 0, {}
     for number, (forecast_date, series) in enumerate(
         zip(forecast_dates, series_of_dates, strict=True), start=1
     ):
-        result = forecast_all(series)
+        # a date forecast before refits the forms it used then; a new one those of the date
+        # before it
+        basis = used_before.get(forecast_date, choices)
+        result = forecast_all(series, forms=reusable_forms(basis, series, forecast_date))
+        choices = chosen_forms(basis, series, forecast_date, result)
+        used[forecast_date] = {sku: choices[sku] for sku in result.forms}
+        forms_chosen += len(result.chosen)
         forecast, accuracy = forecast_tables(forecast_date, result)
         forecasts.append(forecast)
         accuracies.append(accuracy)
@@ -159,7 +289,8 @@ def demand_forecast(context: dg.AssetExecutionContext):
             timings[key] = timings.get(key, 0.0) + seconds
         context.log.info(
             f"[{number}/{len(forecast_dates)}] forecast as of {forecast_date}: "
-            f"{accuracy.num_rows} SKUs"
+            f"{accuracy.num_rows} SKUs, ETS forms refitted for "
+            f"{len(result.forms) - len(result.chosen)}, chosen for {len(result.chosen)}"
         )
     forecast = pa.concat_tables(forecasts) if forecasts else None
     accuracy = pa.concat_tables(accuracies) if accuracies else None
@@ -169,13 +300,17 @@ def demand_forecast(context: dg.AssetExecutionContext):
             with context.resources.warehouse.connect() as con:
                 written[FORECAST.name] = write_mart(settings, FORECAST, forecast, con)
                 written[ACCURACY.name] = write_mart(settings, ACCURACY, accuracy, con)
+                write_form_choices(con, used)
         else:
             written[FORECAST.name] = write_mart(settings, FORECAST, forecast)
             written[ACCURACY.name] = write_mart(settings, ACCURACY, accuracy)
+            with context.resources.warehouse.connect() as con:
+                write_form_choices(con, used)
     common = {
         "forecast_dates": dg.MetadataValue.json([d.isoformat() for d in forecast_dates]),
         "held_back_dates": dg.MetadataValue.json(held_back),
         "warm_up_seconds": round(warm_up_seconds, 3),
+        "ets_forms_chosen": forms_chosen,
         **{f"{key}_seconds": round(value, 3) for key, value in sorted(timings.items())},
     }
     yield dg.MaterializeResult(

@@ -6,7 +6,12 @@ them any series. The asset (`definitions.py`) reads the demand and writes the tw
 The models (Nixtla's statsforecast, compiled ahead of time: no JIT):
 - smooth demand: AutoETS with a weekly season (`ETS_SPEC`: error and season chosen per SKU
   by AICc, no trend: a daily SKU series here is a level and a weekly shape, and the trend
-  candidates cost five times the fit time, measured by scripts/bench_forecast.py);
+  candidates cost five times the fit time, measured by scripts/bench_forecast.py). The form
+  AICc chose (e.g. "ANA": additive error, no trend, additive season) is kept and refitted, its
+  parameters estimated again on every forecast date, until it is `RESELECT_DAYS` old
+  (`EtsForms`, `reusable_forms`): choosing among the candidates is 15 times the cost of fitting
+  the chosen one (2.62 s against 0.17 s for a year of 144 SKUs), and a week moves the choice
+  of 2-6% of SKUs, each between forms whose AICc were close;
 - intermittent demand (a mean interval between sales days of at least `INTERMITTENT_ADI`,
   Syntetos and Boylan's cut-off): Croston with optimised smoothing;
 - a SKU with less than `MIN_MODEL_DAYS` of history (8 weeks: 4 to fit, 4 to test): the mean
@@ -19,7 +24,9 @@ without sales as 0. Forecasts are clipped at 0.
 Accuracy (mart_forecast_accuracy), from a rolling-origin backtest: origins 28 days apart
 ending at the forecast date (up to `BACKTEST_WINDOWS`; ETS fitted at the earliest origin and
 rolled forward to the later ones, statsforecast's refit=False; Croston refitted at each), each
-followed by a 28-day test. WAPE = sum |y - forecast| / sum y over the test days. MASE
+followed by a 28-day test. The backtest's ETS form is chosen on its earliest origin's training
+data and kept while that origin does not move back before the data it was chosen on, so a
+kept form has seen none of a test window. WAPE = sum |y - forecast| / sum y over the test days. MASE
 (Hyndman and Koehler 2006) = the mean of each window's MAE / the in-sample MAE of the
 one-step seasonal naive forecast (lag 7) on that window's training data; `baseline_mase` is
 the same for the seasonal-naive forecast (the last week repeated), so the model beats
@@ -49,6 +56,12 @@ BACKTEST_WINDOWS = 3
 MIN_MODEL_DAYS = 8 * SEASON
 INTERMITTENT_ADI = 1.32
 ETS_SPEC = "ZNZ"
+# Days an ETS form chosen by AICc is kept before the candidates are compared again (1: every
+# forecast date); `GROWTH_FORECAST_RESELECT_DAYS`
+RESELECT_DAYS = 7
+# What refitting a kept form costs against choosing among the candidates (0.17 s against
+# 2.62 s for a year of 144 SKUs): how a kept form's days count towards a process pool
+KEPT_FORM_COST = 0.1
 # SKUs per statsforecast call: bounds the memory of one call at any catalogue size
 BATCH_SKUS = 1_000
 # Below this much work (days of the modelled series, summed) a process pool costs more than it
@@ -84,6 +97,26 @@ class Series:
         return CROSTON if self.intermittent else ETS
 
 
+@dataclass(frozen=True)
+class EtsForms:
+    """The AutoETS forms of a SKU (statsforecast's codes: error, trend, season, e.g. "ANA"):
+    its forecast's, chosen on the series up to the forecast date, and its backtest's, chosen on
+    the training data of the backtest's earliest origin."""
+
+    forecast: str
+    backtest: str
+
+
+@dataclass(frozen=True)
+class FormChoice:
+    """Forms chosen by AICc and the data they were chosen on: the forecast's on the series up
+    to `chosen_on`, the backtest's on the series up to `backtest_trained_to`."""
+
+    forms: EtsForms
+    chosen_on: dt.date
+    backtest_trained_to: dt.date
+
+
 @dataclass
 class Result:
     """Forecasts and backtest scores of one forecast date."""
@@ -91,6 +124,62 @@ class Result:
     forecast: dict[str, np.ndarray] = field(default_factory=dict)  # sku -> 28 units
     accuracy: dict[str, dict] = field(default_factory=dict)  # sku -> scores
     timings: dict[str, float] = field(default_factory=dict)
+    forms: dict[str, EtsForms] = field(default_factory=dict)  # ETS SKUs -> the forms fitted
+    chosen: set[str] = field(default_factory=set)  # ETS SKUs whose forms AICc chose this time
+
+
+def reselect_days() -> int:
+    """Days a chosen ETS form is kept: `GROWTH_FORECAST_RESELECT_DAYS`, else RESELECT_DAYS."""
+    return max(1, int(os.environ.get("GROWTH_FORECAST_RESELECT_DAYS") or RESELECT_DAYS))
+
+
+def backtest_windows(s: Series) -> int:
+    """Backtest origins of a modelled series: up to BACKTEST_WINDOWS, 4 weeks of training."""
+    return min(BACKTEST_WINDOWS, (len(s.y) - 4 * SEASON) // HORIZON)
+
+
+def backtest_trained_to(s: Series, forecast_date: dt.date) -> dt.date:
+    """The last day of the training data of a series' earliest backtest origin."""
+    return forecast_date - dt.timedelta(days=backtest_windows(s) * HORIZON)
+
+
+def reusable_forms(
+    choices: dict[str, FormChoice],
+    series: list[Series],
+    forecast_date: dt.date,
+    days: int | None = None,
+) -> dict[str, EtsForms]:
+    """The kept forms of the ETS series as of `forecast_date`: chosen less than `days` before
+    it (not after it: a date run again gets the forms of its own data), and, for the
+    backtest's, on data that ends no later than the date's earliest origin (a form chosen on
+    a test window's days would flatter the backtest)."""
+    days = reselect_days() if days is None else days
+    kept = {}
+    for s in series:
+        choice = choices.get(s.sku_id)
+        if choice is None or s.model != ETS:
+            continue
+        age = (forecast_date - choice.chosen_on).days
+        if 0 <= age < days and choice.backtest_trained_to <= backtest_trained_to(s, forecast_date):
+            kept[s.sku_id] = choice.forms
+    return kept
+
+
+def chosen_forms(
+    choices: dict[str, FormChoice],
+    series: list[Series],
+    forecast_date: dt.date,
+    result: Result,
+) -> dict[str, FormChoice]:
+    """`choices` with the forms chosen on `forecast_date` (result.chosen: not kept, or kept
+    and no longer fitting), for the next date."""
+    updated = dict(choices)
+    for s in series:
+        if s.sku_id in result.chosen:
+            updated[s.sku_id] = FormChoice(
+                result.forms[s.sku_id], forecast_date, backtest_trained_to(s, forecast_date)
+            )
+    return updated
 
 
 def jobs() -> int:
@@ -160,12 +249,28 @@ def score(windows: list[tuple[np.ndarray, np.ndarray, np.ndarray]], m: int) -> d
 
 
 # ------------------------------------------------------------------------------- models
-def _statsforecast_model(kind: str):
-    from statsforecast.models import AutoETS, CrostonOptimized
+def _ets(form: str | None):
+    """AutoETS choosing among ETS_SPEC's forms by AICc, or fitting `form` alone (the same fit
+    and forecast as the choice made on the same data, bit for bit)."""
+    from statsforecast.models import AutoETS
 
-    if kind == ETS:
-        return AutoETS(season_length=SEASON, model=ETS_SPEC, alias=kind)
-    return CrostonOptimized(alias=kind)
+    return AutoETS(season_length=SEASON, model=form or ETS_SPEC)
+
+
+def _fit_form(y: np.ndarray, form: str | None):
+    """AutoETS fitted with `form`, or with the form AICc chooses when there is none or the kept
+    one does not fit the data any more (a multiplicative form and a day without sales)."""
+    if form:
+        try:
+            return _ets(form).fit(y)
+        except ValueError:
+            pass
+    return _ets(None).fit(y)
+
+
+def _form_of(model) -> str:
+    """The fitted form's code: statsforecast names it "ETS(A,N,A)"."""
+    return model.model_["method"].removeprefix("ETS(").removesuffix(")").replace(",", "")
 
 
 def _long_frame(series: list[Series]) -> pd.DataFrame:
@@ -184,28 +289,66 @@ def _long_frame(series: list[Series]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _fit_group(kind: str, series: list[Series], windows: int) -> Result:
+def _fit_group(
+    kind: str, series: list[Series], windows: int, forms: dict[str, EtsForms] | None = None
+) -> Result:
     """Forecast and backtest of SKUs sharing a model and a number of backtest windows (in
     this process: the pool, when there is one, is forecast_all's)."""
+    if kind == ETS:
+        return _fit_ets(series, windows, forms or {})
+    return _fit_croston(series, windows)
+
+
+def _fit_ets(series: list[Series], windows: int, forms: dict[str, EtsForms]) -> Result:
+    """AutoETS of each series, with its kept forms where it has them. The backtest is fitted
+    once, at the earliest origin, and rolled forward to the later ones (what statsforecast's
+    cross_validation does with refit=False, here with the fitted form at hand)."""
+    result = Result()
+    fit_seconds = backtest_seconds = 0.0
+    for s in series:
+        kept = forms.get(s.sku_id)
+        y = np.asarray(s.y, dtype=float)
+        started = time.perf_counter()
+        model = _fit_form(y, kept and kept.forecast)
+        result.forecast[s.sku_id] = np.maximum(model.predict(HORIZON)["mean"], 0.0)
+        fitted = time.perf_counter()
+        first = len(y) - windows * HORIZON
+        backtest = _fit_form(y[:first], kept and kept.backtest)
+        parts = []
+        for origin in range(first, len(y), HORIZON):
+            forecast = backtest.forward(y=y[:origin], h=HORIZON)["mean"]
+            parts.append((y[:origin], y[origin : origin + HORIZON], np.maximum(forecast, 0.0)))
+        result.accuracy[s.sku_id] = score(parts, SEASON)
+        result.forms[s.sku_id] = EtsForms(_form_of(model), _form_of(backtest))
+        if result.forms[s.sku_id] != kept:
+            result.chosen.add(s.sku_id)
+        fit_seconds += fitted - started
+        backtest_seconds += time.perf_counter() - fitted
+    result.timings["fit_forecast"] = fit_seconds
+    result.timings["backtest"] = backtest_seconds
+    return result
+
+
+def _fit_croston(series: list[Series], windows: int) -> Result:
+    """Croston (optimised) through statsforecast; it has no forward and costs next to nothing,
+    so the backtest refits it at every origin."""
     from statsforecast import StatsForecast
+    from statsforecast.models import CrostonOptimized
 
     result = Result()
     frame = _long_frame(series)
-    model = _statsforecast_model(kind)
     started = time.perf_counter()
-    sf = StatsForecast(models=[model], freq="D", n_jobs=1)
+    sf = StatsForecast(models=[CrostonOptimized(alias=CROSTON)], freq="D", n_jobs=1)
     forecast = sf.forecast(h=HORIZON, df=frame)
     fitted = time.perf_counter()
-    # ETS is fitted once, at the earliest origin, and rolled forward (its `forward`); Croston
-    # has no forward and costs next to nothing, so it is refitted at every origin
     backtest = sf.cross_validation(
-        h=HORIZON, df=frame, n_windows=windows, step_size=HORIZON, refit=kind != ETS
+        h=HORIZON, df=frame, n_windows=windows, step_size=HORIZON, refit=True
     )
-    result.timings["fit_forecast"] = result.timings.get("fit_forecast", 0.0) + fitted - started
-    result.timings["backtest"] = result.timings.get("backtest", 0.0) + time.perf_counter() - fitted
+    result.timings["fit_forecast"] = fitted - started
+    result.timings["backtest"] = time.perf_counter() - fitted
     values = forecast.sort_values(["unique_id", "ds"])
     for sku_id, rows in values.groupby("unique_id", sort=True):
-        result.forecast[str(sku_id)] = np.maximum(rows[kind].to_numpy(float), 0.0)
+        result.forecast[str(sku_id)] = np.maximum(rows[CROSTON].to_numpy(float), 0.0)
     by_sku = {s.sku_id: s for s in series}
     backtest = backtest.sort_values(["unique_id", "cutoff", "ds"])
     for sku_id, rows in backtest.groupby("unique_id", sort=True):
@@ -213,7 +356,7 @@ def _fit_group(kind: str, series: list[Series], windows: int) -> Result:
         parts = []
         for k, (_, window) in enumerate(rows.groupby("cutoff", sort=True)):
             origin = len(y) - (windows - k) * HORIZON
-            forecast = np.maximum(window[kind].to_numpy(float), 0.0)
+            forecast = np.maximum(window[CROSTON].to_numpy(float), 0.0)
             parts.append((y[:origin], window["y"].to_numpy(float), forecast))
         result.accuracy[str(sku_id)] = score(parts, SEASON)
     return result
@@ -222,6 +365,8 @@ def _fit_group(kind: str, series: list[Series], windows: int) -> Result:
 def _merge(into: Result, part: Result) -> None:
     into.forecast.update(part.forecast)
     into.accuracy.update(part.accuracy)
+    into.forms.update(part.forms)
+    into.chosen.update(part.chosen)
     for key, seconds in part.timings.items():
         into.timings[key] = into.timings.get(key, 0.0) + seconds
 
@@ -238,11 +383,16 @@ def _process_pool(n_jobs: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(n_jobs, mp_context=_pool_context())
 
 
-def parallel_workers(series: list[Series], n_jobs: int | None = None) -> int:
+def parallel_workers(
+    series: list[Series], n_jobs: int | None = None, forms: dict[str, EtsForms] | None = None
+) -> int:
     """The worker processes forecast_all uses for these series: 1 (none) below
-    PARALLEL_MIN_SERIES_DAYS of modelled days."""
+    PARALLEL_MIN_SERIES_DAYS of modelled days (a kept form's days count KEPT_FORM_COST)."""
     n_jobs = n_jobs or jobs()
-    days = sum(len(s.y) for s in series if s.model != MEAN)
+    forms = forms or {}
+    days = sum(
+        len(s.y) * (KEPT_FORM_COST if s.sku_id in forms else 1.0) for s in series if s.model != MEAN
+    )
     return n_jobs if days >= PARALLEL_MIN_SERIES_DAYS else 1
 
 
@@ -274,9 +424,13 @@ def _batches(items: list[Series], size: int) -> Iterator[list[Series]]:
         yield items[start : start + size]
 
 
-def forecast_all(series: list[Series], n_jobs: int | None = None) -> Result:
-    """Forecasts and backtest scores of every series (in SKU order, whatever the input's)."""
+def forecast_all(
+    series: list[Series], n_jobs: int | None = None, forms: dict[str, EtsForms] | None = None
+) -> Result:
+    """Forecasts and backtest scores of every series (in SKU order, whatever the input's).
+    `forms`: the kept ETS forms of some SKUs (reusable_forms); the others' are chosen."""
     n_jobs = n_jobs or jobs()
+    forms = forms or {}
     result = Result()
     series = sorted(series, key=lambda s: s.sku_id)
     short = [s for s in series if s.model == MEAN]
@@ -286,21 +440,23 @@ def forecast_all(series: list[Series], n_jobs: int | None = None) -> Result:
     groups: dict[tuple[str, int], list[Series]] = {}
     for s in series:
         if s.model != MEAN:
-            windows = min(BACKTEST_WINDOWS, (len(s.y) - 4 * SEASON) // HORIZON)
-            groups.setdefault((s.model, windows), []).append(s)
+            groups.setdefault((s.model, backtest_windows(s)), []).append(s)
     work = []
-    workers = parallel_workers(series, n_jobs)
+    workers = parallel_workers(series, n_jobs, forms)
     for (kind, windows), members in sorted(groups.items()):
         # a share of the group per worker, at most BATCH_SKUS (the memory of one call)
         size = min(BATCH_SKUS, -(-len(members) // workers))
-        work += [(kind, batch, windows) for batch in _batches(members, size)]
+        work += [
+            (kind, batch, windows, {s.sku_id: forms[s.sku_id] for s in batch if s.sku_id in forms})
+            for batch in _batches(members, size)
+        ]
     if workers > 1 and len(work) > 1:
         with _process_pool(min(workers, len(work))) as pool:
             for part in pool.map(_fit_group, *zip(*work, strict=True)):
                 _merge(result, part)
     else:
-        for kind, batch, windows in work:
-            _merge(result, _fit_group(kind, batch, windows))
+        for kind, batch, windows, kept in work:
+            _merge(result, _fit_group(kind, batch, windows, kept))
     for s in series:
         accuracy = result.accuracy[s.sku_id]
         accuracy["model"] = s.model

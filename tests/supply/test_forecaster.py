@@ -15,9 +15,14 @@ from assets.supply.forecast import (
     HORIZON,
     MEAN,
     MIN_MODEL_DAYS,
+    EtsForms,
+    FormChoice,
     Series,
+    backtest_trained_to,
     build_series,
+    chosen_forms,
     forecast_all,
+    reusable_forms,
     score,
 )
 from orchestration.simulator.demand import synthetic_demand
@@ -186,3 +191,133 @@ print("ok")
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "ok"
+
+
+def _other_form(form: str) -> str:
+    """A form AICc did not choose: seasonal for a non-seasonal choice and the reverse."""
+    return form[:2] + ("N" if form[2] != "N" else "A")
+
+
+def test_a_kept_form_is_refitted_as_it_was_chosen_and_only_that_form(forecasts):
+    """Kept forms skip AICc's comparison and fit the form given: the choice itself kept
+    gives the choosing run's forecast and backtest bit for bit; another form is fitted as
+    given (so the kept forms are what the run used, not a label)."""
+    series, fresh = forecasts
+    ets = [s for s in series if s.model == ETS]
+    assert len(ets) > 100 and set(fresh.forms) == {s.sku_id for s in ets}
+    assert len({f.forecast for f in fresh.forms.values()}) > 1
+    same, other = ets[:6], ets[6:12]
+    forms = {s.sku_id: fresh.forms[s.sku_id] for s in same}
+    forms |= {
+        s.sku_id: EtsForms(
+            _other_form(fresh.forms[s.sku_id].forecast), fresh.forms[s.sku_id].backtest
+        )
+        for s in other
+    }
+    kept = forecast_all(same + other, n_jobs=1, forms=forms)
+    for s in same:
+        assert kept.forecast[s.sku_id].tobytes() == fresh.forecast[s.sku_id].tobytes()
+        assert kept.accuracy[s.sku_id] == fresh.accuracy[s.sku_id]
+    for s in other:
+        assert kept.forms[s.sku_id] == forms[s.sku_id]
+        assert not np.array_equal(kept.forecast[s.sku_id], fresh.forecast[s.sku_id])
+        # the backtest's form was kept as chosen
+        assert kept.accuracy[s.sku_id] == fresh.accuracy[s.sku_id]
+
+
+def test_forms_are_kept_for_a_week_never_from_a_later_date_nor_past_a_backtest_origin():
+    y = np.tile([3.0, 4, 5, 3, 1, 2, 6], 40)  # 280 days: 3 backtest windows
+    smooth = Series("s", y)
+    assert smooth.model == ETS
+    short = Series("t", y[:100])  # 2 windows: its earliest origin is 56 days back
+    sparse = Series("c", (y == 1) * 1.0)
+    assert sparse.model == CROSTON
+    day = dt.date(2026, 6, 30)
+    forms = EtsForms("ANA", "ANN")
+
+    def choice(chosen_on, series):
+        return FormChoice(forms, chosen_on, backtest_trained_to(series, chosen_on))
+
+    def kept(chosen_on, series=smooth, on=day, days=7):
+        return reusable_forms({series.sku_id: choice(chosen_on, series)}, [series], on, days)
+
+    assert kept(day) == {"s": forms}
+    assert kept(day - dt.timedelta(days=6)) == {"s": forms}
+    assert kept(day - dt.timedelta(days=7)) == {}  # a week old: chosen again
+    assert kept(day - dt.timedelta(days=6), days=1) == {}
+    assert kept(day + dt.timedelta(days=1)) == {}  # a date run again after a later one
+    assert kept(day, series=sparse) == {}  # Croston has no forms
+    # a series that gained a backtest window: its earliest origin moved back 28 days, before
+    # the data its backtest form was chosen on
+    grown = Series("t", y[: 100 + 28])
+    stale = {"t": FormChoice(forms, day - dt.timedelta(days=1), backtest_trained_to(short, day))}
+    assert reusable_forms(stale, [grown], day, 7) == {}
+    assert reusable_forms(stale, [short], day, 7) == {"t": forms}
+
+
+def test_a_date_chooses_once_a_week(year_of_demand):
+    """Three forecast dates of the same SKUs in the order a nightly run meets them: the first
+    chooses every ETS form, the next keeps them (six days on), the one a week after the first
+    chooses again."""
+    skus = sorted(year_of_demand["sku_id"].unique())[:20]
+    demand = year_of_demand[year_of_demand["sku_id"].isin(skus)]
+    choices: dict = {}
+    counts = []
+    for offset in (7, 1, 0):
+        day = END - dt.timedelta(days=offset)
+        series = build_series(demand, day)
+        kept = reusable_forms(choices, series, day, 7)
+        result = forecast_all(series, n_jobs=1, forms=kept)
+        choices = chosen_forms(choices, series, day, result)
+        counts.append((len(kept), len(result.forms), len(result.chosen)))
+    ets = counts[0][1]
+    assert ets > 5
+    assert counts == [(0, ets, ets), (ets, ets, 0), (0, ets, ets)]
+    assert {c.chosen_on for c in choices.values()} == {END}
+
+
+def test_the_forms_of_each_date_live_in_the_warehouse_file(tmp_path, monkeypatch):
+    import duckdb
+
+    from assets.supply import definitions, forecast
+
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    assert definitions.read_form_choices(con, END, END) == ({}, {})
+    day = dt.timedelta(days=1)
+    one = {"SKU1": FormChoice(EtsForms("ANA", "MNM"), END - 3 * day, END - 90 * day)}
+    two = {**one, "SKU2": FormChoice(EtsForms("ANN", "ANN"), END - 2 * day, END - 86 * day)}
+    definitions.write_form_choices(con, {END - 3 * day: one, END - 2 * day: two})
+    # a run of END starts from END - 2's forms; a run of END - 2 .. END refits END - 2's
+    assert definitions.read_form_choices(con, END, END) == (two, {})
+    assert definitions.read_form_choices(con, END - 2 * day, END) == (one, {END - 2 * day: two})
+    # written again, a date's forms are replaced, not added to
+    definitions.write_form_choices(con, {END - 2 * day: one})
+    assert definitions.read_form_choices(con, END, END) == (one, {})
+    # forgotten past FORM_HISTORY_DAYS before the newest date
+    later = END + (definitions.FORM_HISTORY_DAYS - 2) * day
+    definitions.write_form_choices(con, {later: two})
+    (dates,) = con.execute(
+        "select list(distinct forecast_date order by 1) from forecast.ets_forms"
+    ).fetchone()
+    assert dates == [END - 2 * day, later]  # END - 3 is gone
+    monkeypatch.setattr(forecast, "ETS_SPEC", "ZZZ")
+    assert definitions.read_form_choices(con, END, later) == ({}, {})
+    con.close()
+
+
+def test_a_kept_form_that_no_longer_fits_the_data_is_chosen_again():
+    """A multiplicative form kept from a week of sales every day cannot fit a series with a
+    day without sales: AICc chooses again among the forms that can, and it is recorded."""
+    y = np.tile([3.0, 4, 5, 3, 2, 2, 6], 20)
+    y[-1] = 0.0
+    s = Series("z", y)
+    assert s.model == ETS
+    kept = {"z": EtsForms("MNM", "MNM")}
+    result = forecast_all([s], n_jobs=1, forms=kept)
+    assert result.chosen == {"z"}
+    assert result.forms["z"].forecast[0] == "A"  # the choice excludes multiplicative errors
+    assert result.forms["z"].backtest == "MNM"  # its training data still has no zero
+    choices = chosen_forms(
+        {"z": FormChoice(kept["z"], END - dt.timedelta(days=2), END)}, [s], END, result
+    )
+    assert choices["z"].chosen_on == END and choices["z"].forms == result.forms["z"]
