@@ -145,16 +145,19 @@ def _child_forecast_forms(date: str) -> None:
     """In a fresh process: the demand forecast as of `date` again, if the warehouse has no
     table of kept ETS forms yet; it rewrites that date's forecast marts with the same rows."""
     import dagster as dg
+    import duckdb
 
     from assets.supply.definitions import demand_forecast, keeps_forms
     from orchestration.lib.resources import build_resources
+    from orchestration.settings import load_settings
 
-    resources = build_resources()
-    with resources["warehouse"].connect(read_only=True) as con:
+    with duckdb.connect(str(load_settings().warehouse), read_only=True) as con:
         if keeps_forms(con):
             return
     _say(f"  the forecast as of {date} again, to keep its ETS forms (untimed)")
-    dg.materialize([demand_forecast], partition_key=date, resources=resources)
+    result = dg.materialize([demand_forecast], partition_key=date, resources=build_resources())
+    if not result.success:
+        raise SystemExit(f"the forecast as of {date} failed")
 
 
 # The concise Dagster logger's lines: "05:18:14 info    raw__orders: message".
