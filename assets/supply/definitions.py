@@ -2,18 +2,20 @@
 engine dbt built the marts on, so BI, the report and the serving copy read them like any mart.
 
 The method is in forecast.py. The ETS forms chosen by AICc are kept between runs in the
-warehouse file (`forecast.ets_forms`, one row per SKU, whichever engine builds the marts) and
-refitted until they are a week old. Reads go through `open_marts` (on DuckDB a read-only handle on
-the warehouse file, closed before the writer connection opens) and writes through
-`write_mart`, so the same code runs on DuckDB and Spark; inputs are read sorted, so both
-engines fit the same series and write the same forecasts.
+warehouse file (`forecast.ets_forms`: the forms each forecast date used, per SKU, whichever
+engine builds the marts) and refitted until they are a week old. Reads go through `open_marts`
+(on DuckDB a read-only handle on the warehouse file, closed before the writer connection opens)
+and writes through `write_mart`, so the same code runs on DuckDB and Spark; inputs are read
+sorted, so both engines fit the same series and write the same forecasts.
 """
 
 import datetime as dt
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
+import duckdb
 import numpy as np
 import pyarrow as pa
 
@@ -27,6 +29,12 @@ from orchestration.lib.python_marts import (
     write_mart,
 )
 from orchestration.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from assets.supply.forecast import FormChoice
+
+    # the forms each forecast date used, per SKU
+    FormsOfDates = dict[dt.date, dict[str, FormChoice]]
 
 CONTRACTS = load_contracts(Path(__file__).with_name("marts.yml"))
 FORECAST = CONTRACTS["mart_demand_forecast"]
@@ -68,7 +76,7 @@ def candidates() -> str:
     return f"{ETS_SPEC}/{SEASON}"
 
 
-def keeps_forms(con) -> bool:
+def keeps_forms(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the warehouse has the table of kept forms (a forecast has run since they are
     kept, whether or not it had ETS SKUs)."""
     return bool(
@@ -79,7 +87,9 @@ def keeps_forms(con) -> bool:
     )
 
 
-def read_form_choices(con, first: dt.date, last: dt.date) -> tuple[dict, dict]:
+def read_form_choices(
+    con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date
+) -> "tuple[dict[str, FormChoice], FormsOfDates]":
     """The ETS forms of the latest forecast date before `first` (what the run starts from), and
     those each date of first..last used when it was forecast before (a date run again), among
     today's candidates."""
@@ -94,17 +104,17 @@ def read_form_choices(con, first: dt.date, last: dt.date) -> tuple[dict, dict]:
         "from forecast.ets_forms where forecast_date < ? and candidates = ?))",
         [candidates(), first, last, first, candidates()],
     ).fetchall()
-    before: dict = {}
-    used: dict = {}
+    before: dict[str, FormChoice] = {}
+    used: FormsOfDates = {}
     for date, sku, forecast, backtest, chosen_on, trained_to in rows:
         choice = FormChoice(EtsForms(forecast, backtest), chosen_on, trained_to)
         (before if date < first else used.setdefault(date, {}))[sku] = choice
     return before, used
 
 
-def write_form_choices(con, used: dict) -> None:
-    """Replaces the forms of each forecast date in `used` (date -> sku -> FormChoice), in one
-    transaction, and forgets those older than FORM_HISTORY_DAYS before the newest."""
+def write_form_choices(con: duckdb.DuckDBPyConnection, used: "FormsOfDates") -> None:
+    """Replaces the forms of each forecast date in `used`, in one transaction, and forgets
+    those older than FORM_HISTORY_DAYS before the newest."""
     rows = [(date, sku, choice) for date, skus in used.items() for sku, choice in skus.items()]
     table = pa.table(
         {

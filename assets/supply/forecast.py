@@ -150,7 +150,7 @@ def reusable_forms(
     days: int | None = None,
 ) -> dict[str, EtsForms]:
     """The kept forms of the ETS series as of `forecast_date`: chosen less than `days` before
-    it (not after it: a date run again gets the forms of its own data), and, for the
+    it (not after it: those are a later date's), and, for the
     backtest's, on data that ends no later than the date's earliest origin (a form chosen on
     a test window's days would flatter the backtest)."""
     days = reselect_days() if days is None else days
