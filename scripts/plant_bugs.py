@@ -223,6 +223,20 @@ BUGS = (
         (FORECASTER,),
     ),
     Bug(
+        "backtest_keeps_a_form_chosen_on_its_test_days",
+        "assets/supply/forecast.py",
+        "if 0 <= age < days and choice.backtest_trained_to <= backtest_trained_to(",
+        "if 0 <= age < days and choice.backtest_trained_to <= dt.date.max or backtest_trained_to(",
+        (FORECASTER,),
+    ),
+    Bug(
+        "kept_forms_never_chosen_again",
+        "assets/supply/forecast.py",
+        "if 0 <= age < days and choice.backtest_trained_to",
+        "if 0 <= age and choice.backtest_trained_to",
+        (FORECASTER,),
+    ),
+    Bug(
         "throttle_from_the_6th_day",
         "dbt_project/models/marts/crm/mart_crm_fatigue.sql",
         "streaks.consecutive_days >= thresholds.throttle_days as throttle",
