@@ -28,6 +28,7 @@ from orchestration.lib.python_marts import (
     python_mart_properties,
     write_mart,
 )
+from orchestration.lib.sql import transaction
 from orchestration.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -139,9 +140,7 @@ def write_form_choices(con: duckdb.DuckDBPyConnection, used: "FormsOfDates") -> 
         ),
     )
     con.execute(ETS_FORMS_DDL)
-    con.register("used_forms", table)
-    con.execute("begin transaction")
-    try:
+    with transaction(con, used_forms=table):
         con.execute(
             "delete from forecast.ets_forms where forecast_date in (select unnest(?))",
             [list(used)],
@@ -151,12 +150,6 @@ def write_form_choices(con: duckdb.DuckDBPyConnection, used: "FormsOfDates") -> 
             "delete from forecast.ets_forms where forecast_date < "
             f"(select max(forecast_date) from forecast.ets_forms) - {FORM_HISTORY_DAYS}"
         )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    finally:
-        con.unregister("used_forms")
 
 
 def read_demand(settings: Settings, first: dt.date, last: dt.date):

@@ -17,6 +17,8 @@ from typing import Any
 
 import duckdb
 
+from orchestration.lib.sql import transaction
+
 LEDGER_DDL = """
 create schema if not exists audit;
 create table if not exists audit.gate_results (
@@ -60,8 +62,7 @@ def record_gate_results(
     if not rows:
         return
     con.execute(LEDGER_DDL)
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         con.executemany(
             "delete from audit.gate_results where gate = ? and business_date = cast(? as date)",
             [[r[0], r[2]] for r in rows],
@@ -69,10 +70,6 @@ def record_gate_results(
         con.executemany(
             "insert into audit.gate_results values (?, ?, cast(? as date), ?, ?, ?, ?, ?)", rows
         )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
 
 
 def failed_gates(

@@ -34,6 +34,7 @@ import pyarrow as pa
 import yaml
 
 from orchestration.lib.marts import SCHEMA, spark_schema_dir
+from orchestration.lib.sql import transaction
 from orchestration.settings import PROJECT_ROOT, Settings
 
 ASSETS_DIR = PROJECT_ROOT / "assets"
@@ -168,9 +169,7 @@ def _write_duckdb(con: duckdb.DuckDBPyConnection, contract: MartContract, typed:
             f"{relation} has columns {existing}, its contract {contract.column_names}: "
             f"drop the table to rebuild it under the new contract"
         )
-    con.register("mart_rows", typed)
-    con.execute("begin transaction")
-    try:
+    with transaction(con, mart_rows=typed):
         if contract.replace_by:
             con.execute(
                 f'delete from {relation} where "{contract.replace_by}" in '
@@ -179,12 +178,6 @@ def _write_duckdb(con: duckdb.DuckDBPyConnection, contract: MartContract, typed:
         else:
             con.execute(f"delete from {relation}")
         con.execute(f"insert into {relation} select * from mart_rows")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    finally:
-        con.unregister("mart_rows")
 
 
 def _write_spark(settings: Settings, contract: MartContract, typed: pa.Table) -> None:

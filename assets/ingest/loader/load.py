@@ -80,6 +80,7 @@ from assets.ingest.loader.sql import (
     _lit,
     _q,
 )
+from orchestration.lib.sql import transaction
 
 log = logging.getLogger(__name__)
 
@@ -467,8 +468,7 @@ def _commit(
 ) -> None:
     """Swaps the day in: its data files, duplicates, quarantine and load log, and the raw view
     over the source's data files, in one transaction. Readers see the old day or the new."""
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         scope = [spec.name, business_date]
         con.execute("delete from lake.data_files where source = ? and business_date = ?", scope)
         if data_files:
@@ -517,12 +517,3 @@ def _commit(
             _record_erasures(con, spec, spec.erasure, business_date, kept, lake, FILE_WORKERS)
         _refresh_view(con, spec, lake)
         _apply_erasures(con, spec, business_date, params)
-        con.execute("commit")
-    except Exception as exc:
-        # The failed statement may have ended the transaction already (a WAL that cannot be
-        # written): a failing rollback must not replace the error that caused it.
-        try:
-            con.execute("rollback")
-        except duckdb.Error as cleanup:
-            exc.add_note(f"(the rollback after it failed too: {cleanup})")
-        raise
