@@ -6,7 +6,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from orchestration.lib.sql import quoted, transaction
+from orchestration.lib.sql import quoted, table_exists, transaction
 
 
 def test_an_identifier_is_quoted_whatever_it_holds():
@@ -39,3 +39,15 @@ def test_a_rollback_that_fails_too_does_not_hide_the_error_that_caused_it():
         con.execute("commit")  # the transaction ends early, as a failed WAL write ends it
         raise ValueError("the cause")
     assert any("the rollback after it failed too" in note for note in raised.value.__notes__)
+
+
+def test_a_table_exists_in_its_schema_only_and_a_view_is_no_table():
+    con = duckdb.connect()
+    con.execute("create schema audit")
+    assert not table_exists(con, "audit", "gate_results")
+    con.execute("create view audit.gate_results as select 1 as x")
+    assert not table_exists(con, "audit", "gate_results")
+    con.execute("drop view audit.gate_results")
+    con.execute("create table audit.gate_results (x integer)")
+    assert table_exists(con, "audit", "gate_results")
+    assert not table_exists(con, "main", "gate_results")

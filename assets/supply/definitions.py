@@ -28,7 +28,7 @@ from orchestration.lib.python_marts import (
     python_mart_properties,
     write_mart,
 )
-from orchestration.lib.sql import transaction
+from orchestration.lib.sql import table_exists, transaction
 from orchestration.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -80,12 +80,7 @@ def candidates() -> str:
 def keeps_forms(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the warehouse has the table of kept forms (a forecast has run since they are
     kept, whether or not it had ETS SKUs)."""
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'forecast' and table_name = 'ets_forms'"
-        ).fetchone()[0]
-    )
+    return table_exists(con, "forecast", "ets_forms")
 
 
 def read_form_choices(

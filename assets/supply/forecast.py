@@ -26,8 +26,8 @@ ending at the forecast date (up to `BACKTEST_WINDOWS`; ETS fitted at the earlies
 rolled forward to the later ones, statsforecast's refit=False; Croston refitted at each), each
 followed by a 28-day test. The backtest's ETS form is chosen on its earliest origin's training
 data and kept while that origin does not move back before the data it was chosen on, so a
-kept form has seen none of a test window. WAPE = sum |y - forecast| / sum y over the test days. MASE
-(Hyndman and Koehler 2006) = the mean of each window's MAE / the in-sample MAE of the
+kept form has seen none of a test window. WAPE = sum |y - forecast| / sum y over the test
+days. MASE (Hyndman and Koehler 2006) = the mean of each window's MAE / the in-sample MAE of the
 one-step seasonal naive forecast (lag 7) on that window's training data; `baseline_mase` is
 the same for the seasonal-naive forecast (the last week repeated), so the model beats
 seasonal naive where mase < baseline_mase, and the in-sample naive benchmark where mase < 1.
@@ -150,9 +150,9 @@ def reusable_forms(
     days: int | None = None,
 ) -> dict[str, EtsForms]:
     """The kept forms of the ETS series as of `forecast_date`: chosen less than `days` before
-    it (not after it: those are a later date's), and, for the
-    backtest's, on data that ends no later than the date's earliest origin (a form chosen on
-    a test window's days would flatter the backtest)."""
+    it (not after it: those are a later date's), and, for the backtest's, on data that ends no
+    later than the date's earliest origin (a form chosen on a test window's days would flatter
+    the backtest)."""
     days = reselect_days() if days is None else days
     kept = {}
     for s in series:

@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from orchestration.lib.sql import transaction
+from orchestration.lib.sql import table_exists, transaction
 
 LEDGER_DDL = """
 create schema if not exists audit;
@@ -79,11 +79,7 @@ def failed_gates(
 ) -> dict[str, list[str]]:
     """Dates whose latest verdict of some gate is a failure, with those gates (every date
     when `dates` is None). `landed_data_only`: only the gates of the landed data."""
-    exists = con.execute(
-        "select count(*) from duckdb_tables() where schema_name = 'audit' "
-        "and table_name = 'gate_results'"
-    ).fetchall()[0][0]
-    if not exists:
+    if not table_exists(con, "audit", "gate_results"):
         return {}
     query = (
         "select cast(business_date as varchar), list(gate order by gate) "

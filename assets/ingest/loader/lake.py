@@ -17,6 +17,7 @@ from assets.ingest.loader.sql import (
     _lit,
     _q,
 )
+from orchestration.lib.sql import table_exists
 
 AUDIT_DDL = """
 create schema if not exists raw;
@@ -197,22 +198,13 @@ def require_data_files(
     )
 
 
-def _lake_table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from duckdb_tables() where schema_name = 'lake' and table_name = ?",
-            [table],
-        ).fetchone()[0]
-    )
-
-
 def forget_missing(
     con: duckdb.DuckDBPyConnection, spec: SourceSpec, lake: Path, dates: list[dt.date]
 ) -> list[Path]:
     """Drops the lake entries of `dates` whose data files are gone, before a run reloads those
     dates: the run rebuilds them, and a lost file of one date of the range must not stop the
     load of another."""
-    if not _lake_table_exists(con, "data_files"):
+    if not table_exists(con, "lake", "data_files"):
         return []
     _relocate(con, lake)
     wanted = set(dates)
@@ -232,7 +224,7 @@ def _schema_keys(
     """Each data file's schema (names and types, in order) as a key, from lake.file_schemas,
     reading the footers of the files it does not know yet (kept there when `remember`)."""
     # a warehouse of an earlier version has no such table until its next load creates it
-    kept = _lake_table_exists(con, "file_schemas")
+    kept = table_exists(con, "lake", "file_schemas")
     known = dict(
         con.execute(
             "select data_path, schema_key from lake.file_schemas "
