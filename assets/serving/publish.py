@@ -28,6 +28,7 @@ run beside others of the last one, as it may see one mart new and another old.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -42,7 +43,7 @@ from typing import Any
 import duckdb
 
 from orchestration.lib.marts import SCHEMA, mart_names
-from orchestration.lib.sql import quoted
+from orchestration.lib.sql import literal, quoted
 
 FINGERPRINT_VERSION = 1
 # The rows a publish deletes stay in the copy as tombstones (DuckDB's vacuum is off there: merging
@@ -51,6 +52,9 @@ FINGERPRINT_VERSION = 1
 # live rows: a mart's file holds at most half again its rows, and a scan of it reads as much.
 TOMBSTONE_SHARE = 0.5
 _WHOLE = "*"  # the one fingerprint group of a mart without a date column
+# The catalog the copy being built is attached as, on the marts' own connection (read-only
+# there, or an in-memory one over Spark's files): its rows go over in SQL
+_COPY = "serving_copy"
 _UNDATED = "undated"  # the export month of rows whose date is null
 
 
@@ -196,31 +200,18 @@ def _published(serving: Path) -> tuple[dict[str, MartFingerprint], dict[str, int
         return {}, {}
 
 
-def _copy_rows(
-    marts: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection, table: str, where: str
-) -> None:
-    """Inserts the rows of `marts.<table>` matching `where` into the same table of `con`,
-    streaming Arrow record batches so a mart never has to fit in memory at once."""
+def _copy_rows(marts: duckdb.DuckDBPyConnection, table: str, where: str) -> None:
+    """Inserts the rows of `marts.<table>` matching `where` into the copy's table: one
+    statement in DuckDB, streamed, where an Arrow round trip through Python took twice as
+    long (a year's 270,000 customers: 0.55 s against 0.26 s)."""
     relation = f"{SCHEMA}.{quoted(table)}"
-    batches = marts.sql(f"select * from {relation} where {where}").to_arrow_reader()
-    con.register("mart_batches", batches)
-    try:
-        con.execute(f"insert into {relation} select * from mart_batches")
-    finally:
-        con.unregister("mart_batches")
+    marts.execute(f"insert into {_COPY}.{relation} select * from {relation} where {where}")
 
 
-def _copy_whole(
-    marts: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection, table: str
-) -> None:
-    """Replaces `marts.<table>` of `con` with the mart: its own column types, then its rows."""
+def _copy_whole(marts: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Replaces the copy's `marts.<table>` with the mart: its own column types and rows."""
     relation = f"{SCHEMA}.{quoted(table)}"
-    con.execute(f"drop table if exists {relation}")
-    empty = marts.sql(f"select * from {relation} limit 0").to_arrow_table()
-    con.register("mart_shape", empty)
-    con.execute(f"create table {relation} as select * from mart_shape")
-    con.unregister("mart_shape")
-    _copy_rows(marts, con, table, "true")
+    marts.execute(f"create or replace table {_COPY}.{relation} as select * from {relation}")
 
 
 def _remove_leftovers(serving: Path) -> None:
@@ -262,23 +253,23 @@ def publish_serving(
     except BaseException:
         staging.unlink(missing_ok=True)
         raise
-    con = duckdb.connect(str(staging))
+    marts.execute(f"attach {literal(str(staging))} as {_COPY} (read_only false)")
     try:
         # marts are sets (readers sort): without insertion order DuckDB writes the Parquet
         # exports on every core (a 5M-row mart: 1.8 s -> 1.3 s)
-        con.execute("set preserve_insertion_order = false")
-        con.execute("set max_vacuum_tasks = 0")  # see TOMBSTONE_SHARE
-        con.execute(f"create schema if not exists {SCHEMA}")
+        marts.execute("set preserve_insertion_order = false")
+        marts.execute("set max_vacuum_tasks = 0")  # see TOMBSTONE_SHARE
+        marts.execute(f"create schema if not exists {_COPY}.{SCHEMA}")
         deleted: dict[str, int] = {}
-        for table in mart_names(con):
+        for table in mart_names(marts, _COPY):
             if table not in current:
-                con.execute(f"drop table {SCHEMA}.{quoted(table)}")
+                marts.execute(f"drop table {_COPY}.{SCHEMA}.{quoted(table)}")
         for table in tables:
             new, old = current[table], published.get(table)
-            relation = f"{SCHEMA}.{quoted(table)}"
+            relation = f"{_COPY}.{SCHEMA}.{quoted(table)}"
             changed_keys: set[str] | None
             if old is None or (old.columns, old.date_column) != (new.columns, new.date_column):
-                _copy_whole(marts, con, table)
+                _copy_whole(marts, table)
                 changed_keys, deleted[table] = None, 0
             else:
                 changed_keys = {
@@ -289,21 +280,22 @@ def publish_serving(
                 replaced = sum(old.groups[key][0] for key in changed_keys if key in old.groups)
                 deleted[table] = tombstones.get(table, 0) + replaced
                 if changed_keys and deleted[table] > TOMBSTONE_SHARE * new.rows:
-                    _copy_whole(marts, con, table)  # its deleted rows go with the old table
+                    _copy_whole(marts, table)  # its deleted rows go with the old table
                     deleted[table] = 0
                 elif changed_keys:
                     stale = sorted(changed_keys)
                     where = "true" if new.date_column is None else _group_filter(new, stale)
-                    con.execute(f"delete from {relation} where {where}")
-                    _copy_rows(marts, con, table, where)
+                    marts.execute(f"delete from {relation} where {where}")
+                    _copy_rows(marts, table, where)
             if parquet_dir is not None:
-                _export(con, parquet_dir, table, new, changed_keys)
-        con.execute("checkpoint")
+                _export(marts, parquet_dir, table, new, changed_keys)
+        marts.execute(f"checkpoint {_COPY}")
     except BaseException:
-        con.close()
+        with contextlib.suppress(duckdb.Error):  # the error that got here is the one to see
+            marts.execute(f"detach {_COPY}")
         staging.unlink(missing_ok=True)
         raise
-    con.close()
+    marts.execute(f"detach {_COPY}")
     if parquet_dir is not None and parquet_dir.is_dir():
         # a mart that is gone, and the one-file-per-mart exports of earlier versions
         for stale_export in [*parquet_dir.glob("*.parquet"), *parquet_dir.glob("*/*.parquet")]:

@@ -42,10 +42,20 @@
     and every date since the earliest restated event date (a late touch joins the paths of the
     orders after it, within the lookback). -#}
 {% macro order_path_dates(column) -%}
-    ({{ column }} in {{ rebuilt_dates(['orders', 'first_orders']) }}
-        or {{ column }} >= (
-            select min(date_day) from {{ ref('int_rebuilt_dates') }} where reason = 'events'
-        ))
+    {%- if execute and model.resource_type != 'unit_test' -%}
+        {#- as literals, asked once: the scan of the orders reaches those dates only, before
+            their join to the classified orders (a subquery joined a year of orders first) -#}
+        {%- set event_dates = rebuilt_date_values(['events']) -%}
+        ({{ date_in(column, rebuilt_date_values(['orders', 'first_orders'])) }}
+        {%- if event_dates %}
+            or {{ column }} >= cast('{{ event_dates[0] }}' as date)
+        {%- endif %})
+    {%- else -%}
+        ({{ column }} in {{ rebuilt_dates(['orders', 'first_orders']) }}
+            or {{ column }} >= (
+                select min(date_day) from {{ ref('int_rebuilt_dates') }} where reason = 'events'
+            ))
+    {%- endif -%}
 {%- endmacro %}
 
 {#- True for the events a daily run rebuilds: those of the event dates its folders hold, read

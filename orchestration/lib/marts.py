@@ -87,13 +87,15 @@ def open_marts(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
-def mart_names(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The tables and views of `marts` on a connection from open_marts."""
+def mart_names(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> list[str]:
+    """The tables and views of `marts` on a connection from open_marts (or of a database
+    attached to it as `catalog`)."""
     return [
         name
         for (name,) in con.execute(
             "select table_name from information_schema.tables "
-            "where table_catalog = current_database() and table_schema = ? order by 1",
-            [SCHEMA],
+            "where table_catalog = coalesce(?, current_database()) and table_schema = ? "
+            "order by 1",
+            [catalog, SCHEMA],
         ).fetchall()
     ]

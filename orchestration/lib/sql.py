@@ -15,6 +15,11 @@ def quoted(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def literal(value: str) -> str:
+    """`value` as a SQL string literal, a `'` inside it doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     """Whether `schema.table` is a table of the connection's database (not a view)."""
     return bool(

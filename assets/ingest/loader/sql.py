@@ -7,7 +7,7 @@ from assets.ingest.loader.specs import (
     FileSpec,
     SourceSpec,
 )
-from orchestration.lib.sql import quoted
+from orchestration.lib.sql import literal, quoted
 
 
 def _hmac_sql(expr: str) -> str:
@@ -33,8 +33,7 @@ def _hmac_pads(key: bytes) -> dict[str, bytes]:
 _q = quoted  # the loader's short name for it
 
 
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+_lit = literal
 
 
 def _text(col: ColumnSpec, raw: str, is_json: bool) -> str:

@@ -19,9 +19,11 @@ orders as (
 
 paid_orders as (
 
+    -- the orders above only: their items are parsed, not a year's
     select order_id, items
     from {{ ref('int_orders_classified') }}
     where paid_at is not null
+        and order_id in (select order_id from orders)
 
 ),
 
