@@ -6,6 +6,7 @@
     .venv/bin/python scripts/bench_run.py --history --days 3,6          # the same, quickly
     .venv/bin/python scripts/bench_run.py --history --reuse-history     # time again, same history
     .venv/bin/python scripts/bench_run.py --history --reuse-history --repeat 3  # medians
+    .venv/bin/python scripts/bench_run.py --history --same-world --reuse-history  # one brand
 
 Mode `day` simulates `--days` business dates (default one), runs all but the last as one
 untimed backfill, then times the last one alone through `growth`'s own `execute`
@@ -15,6 +16,11 @@ the report gate, the report, publish, any other Python asset, and Dagster's own 
 run's wall seconds minus its steps'). DuckDB's bare read of the timed day's files is measured in
 the same invocation (bench_ingest.py's reader). Mode `history` does the same, at small scale
 unless `--scale` says otherwise, for each N, and compares the last day's wall seconds.
+
+The simulated brand starts with its landing zone and grows, so without `--same-world` day 365's
+date holds about twice day 30's rows (its own volume, not its history, makes part of the
+ratio). `--same-world` times the same date of one brand (the largest N's) for every N, the
+warehouse started N-1 days before it: the ratio is then the history's alone.
 
 `--repeat K` runs the whole sequence K times, interleaved (30, 365, 30, 365, ...), so a noisy
 spell of the machine falls on both days, and compares the medians of each day's wall seconds.
@@ -366,15 +372,19 @@ def measure_day(
     seed: int,
     bare_read: bool,
     reuse_history: bool = False,
+    world_days: int | None = None,
 ) -> dict[str, Any]:
-    """Simulates `days` dates ending on `day`, backfills all but the last (untimed), runs the
-    last alone and breaks its cost down."""
+    """Simulates `days` dates ending on `day` (or `world_days` of them, of which the warehouse
+    starts on the last `days`), backfills all but the last (untimed), runs the last alone and
+    breaks its cost down."""
     first = day - dt.timedelta(days=days - 1)
-    landing = _landing(workdir, scale, first, days, seed)
-    home = workdir / f"home-{scale}-{days}d"
+    world = max(world_days or days, days)
+    landing = _landing(workdir, scale, day - dt.timedelta(days=world - 1), world, seed)
+    of_world = f"-of-{world}d" if world != days else ""
+    home = workdir / f"home-{scale}-{days}d{of_world}"
     shutil.rmtree(home, ignore_errors=True)
     _point_at(home, landing)
-    snapshot = workdir / f"history-{scale}-{days}d-seed{seed}"
+    snapshot = workdir / f"history-{scale}-{days}d{of_world}-seed{seed}"
     restored = days > 1 and reuse_history and (snapshot / SNAPSHOT_MARKER).exists()
     if restored:
         built = json.loads((snapshot / SNAPSHOT_MARKER).read_text())
@@ -425,6 +435,7 @@ def measure_day(
         "scale": scale,
         "date": day.isoformat(),
         "history_days": days - 1,
+        "world_days": world,
         "run_id": run_id,
         "wall_seconds": run["wall_seconds"],
         "dagster_run_seconds": run_seconds,
@@ -551,6 +562,14 @@ def main() -> None:
         help="days simulated, the last one timed: one count for a day (default 1), or the "
         "history mode's counts, overriding --history's",
     )
+    parser.add_argument(
+        "--same-world",
+        action="store_true",
+        help="history mode: every N times the same day of the same simulated brand (that of "
+        "the largest N), the warehouse started N-1 days before it; without it, each N "
+        "simulates a brand that starts with its history, so a longer history is also a "
+        "larger day",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--reuse-history",
@@ -575,6 +594,8 @@ def main() -> None:
     args = parser.parse_args()
 
     history = args.history is not None
+    if args.same_world and not history:
+        parser.error("--same-world takes --history")
     if not history and args.days and len(args.days) > 1:
         parser.error("--days takes one count without --history")
     counts = args.days or args.history or [1]
@@ -599,6 +620,7 @@ def main() -> None:
                 args.seed,
                 bare_read=not args.no_bare_read,
                 reuse_history=args.reuse_history,
+                world_days=max(counts) if args.same_world else None,
             )
             result["round"] = round_
             print_day(result, args.top)
