@@ -234,8 +234,10 @@ def publish_serving(
     marts: duckdb.DuckDBPyConnection, serving: Path, parquet_dir: Path | None = None
 ) -> dict[str, int]:
     """Publishes every mart of `marts` (a connection from orchestration.lib.marts.open_marts,
-    on either engine) to `serving`, replacing it atomically, and to `<parquet_dir>/<mart>.parquet`.
-    Returns the row count of each published mart."""
+    on either engine) to `serving`, replacing it atomically, and to the monthly Parquet files
+    under `parquet_dir`. Returns the row count of each published mart. The copy is built on
+    `marts` itself (attached, then detached), which keeps the settings it sets: no insertion
+    order, no vacuum."""
     tables = mart_names(marts)
     published, tombstones = _published(serving)
     serving.parent.mkdir(parents=True, exist_ok=True)

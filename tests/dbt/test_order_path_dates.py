@@ -26,8 +26,7 @@ def _path_dates(dbt: Callable, tmp_path: Path, rebuilt: list[tuple[str, str]]) -
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create schema if not exists intermediate")
         con.execute(
-            "create or replace table intermediate.int_rebuilt_dates "
-            "(date_day date, reason varchar)"
+            "create or replace table intermediate.int_rebuilt_dates (date_day date, reason varchar)"
         )
         con.executemany("insert into intermediate.int_rebuilt_dates values (?, ?)", rebuilt)
     shown = dbt(
