@@ -205,6 +205,36 @@ def test_a_publish_that_fails_keeps_the_published_copy_and_leaves_no_partial_one
     assert_published(marts, serving, parquet)
 
 
+def test_a_publish_that_fails_while_copying_detaches_the_copy_and_leaves_no_partial_one(
+    marts, tmp_path, monkeypatch
+):
+    """The copy is built attached to the marts' own connection: a failure half way through
+    leaves the published copy, no file beside it, and a connection that publishes again."""
+    import assets.serving.publish as publish
+
+    serving, parquet = tmp_path / "serving" / "growth.duckdb", tmp_path / "serving" / "parquet"
+    publish_serving(marts, serving, parquet)
+    published = serving_rows(serving, "mart_daily")
+    marts.execute("update marts.mart_daily set revenue = 0 where date_day = date '2026-03-02'")
+    copy_rows = publish._copy_rows
+
+    def failing(con, table, where):  # after the copy's first statements ran
+        copy_rows(con, table, where)
+        raise duckdb.IOException(f"disk full copying {table}")
+
+    monkeypatch.setattr(publish, "_copy_rows", failing)
+    with pytest.raises(duckdb.IOException, match="disk full"):
+        publish_serving(marts, serving, parquet)
+    assert _files_beside(serving) == {"growth.duckdb"}
+    assert serving_rows(serving, "mart_daily") == published
+    assert marts.execute(
+        "select count(*) from duckdb_databases() where database_name = 'serving_copy'"
+    ).fetchone() == (0,)
+    monkeypatch.undo()
+    publish_serving(marts, serving, parquet)
+    assert_published(marts, serving, parquet)
+
+
 def test_the_replaced_file_is_freed_and_leftovers_of_dead_publishers_are_removed(marts, tmp_path):
     import subprocess
     import sys
