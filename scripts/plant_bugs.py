@@ -285,6 +285,20 @@ BUGS = (
         "where in_paths.session_key is not null",
         (f"{PIPELINE}/test_attribution_data_driven.py",),
     ),
+    Bug(
+        "a_late_touch_does_not_restate_the_paths_after_it",
+        "dbt_project/macros/rebuilt_dates.sql",
+        "            or {{ column }} >= cast('{{ event_dates[0] }}' as date)\n",
+        "",
+        ("tests/dbt/test_order_path_dates.py",),
+    ),
+    Bug(
+        "the_serving_copy_inserts_every_row_of_a_changed_mart",
+        "assets/serving/publish.py",
+        'select * from {relation} where {where}")',
+        'select * from {relation}")',
+        ("tests/test_serving_publish.py",),
+    ),
 )
 
 
