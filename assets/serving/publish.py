@@ -160,7 +160,7 @@ def _export(
             tmp = path.with_name(f".{path.name}.tmp")
             con.execute(
                 f"copy (select * from {relation} where {_month_filter(fp, month)}) "
-                f"to '{tmp}' (format parquet)"
+                f"to {literal(str(tmp))} (format parquet)"
             )
             tmp.replace(path)
     for path in folder.glob("*.parquet"):

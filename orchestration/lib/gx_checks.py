@@ -42,7 +42,7 @@ import duckdb
 from orchestration.lib.gate_ledger import GateResult, failed_gates, record_gate_results
 from orchestration.lib.marts import open_marts
 from orchestration.lib.partitions import partition_dates
-from orchestration.lib.sql import quoted
+from orchestration.lib.sql import literal, quoted
 from orchestration.settings import EXPECTATIONS_DIR, load_settings
 
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
@@ -177,7 +177,7 @@ def _frame_sql(planned: PlannedExpectation, relation: str, date_column: str | No
         )
     if planned.placement == "sql" and planned.type in REGEX:
         (column,) = columns
-        pattern = "'" + str(planned.kwargs["regex"]).replace("'", "''") + "'"
+        pattern = literal(str(planned.kwargs["regex"]))
         negate = "not " if planned.type == "expect_column_values_to_match_regex" else ""
         return (
             f"select {day} as {DATE}, {column}, count(*) as {WEIGHT} from {relation} "

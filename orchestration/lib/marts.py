@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.lib.sql import literal
 from orchestration.settings import TIMEZONE, Settings
 
 SCHEMA = "marts"
@@ -57,10 +58,10 @@ def mount_spark_marts(
     for name, folder in tables.items():
         # Spark writes a date partition as a folder date_day=YYYY-MM-DD; hive partitioning
         # reads it back as the DATE column it was.
-        glob = (folder / "**" / "*.parquet").as_posix().replace("'", "''")
+        glob = literal((folder / "**" / "*.parquet").as_posix())
         con.execute(
             f'create or replace view {schema}."{name}" as select * from '
-            f"read_parquet('{glob}', hive_partitioning = true)"
+            f"read_parquet({glob}, hive_partitioning = true)"
         )
     return list(tables)
 

@@ -34,7 +34,7 @@ import pyarrow as pa
 import yaml
 
 from orchestration.lib.marts import SCHEMA, spark_schema_dir
-from orchestration.lib.sql import transaction
+from orchestration.lib.sql import literal, transaction
 from orchestration.settings import PROJECT_ROOT, Settings
 
 ASSETS_DIR = PROJECT_ROOT / "assets"
@@ -214,8 +214,7 @@ def _replace_folder(
     fresh = writing / uuid.uuid4().hex
     fresh.mkdir()
     con.register("part_rows", rows)
-    path = str(fresh / "part-00000.parquet").replace("'", "''")
-    con.execute(f"copy part_rows to '{path}' (format parquet)")
+    con.execute(f"copy part_rows to {literal(str(fresh / 'part-00000.parquet'))} (format parquet)")
     con.unregister("part_rows")
     old = writing / f"old-{uuid.uuid4().hex}"
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -42,6 +43,37 @@ def run_dbt(warehouse: Path, scratch: Path, *args: str) -> subprocess.CompletedP
         text=True,
         check=False,
     )
+
+
+def show_rows(
+    dbt: Callable[..., subprocess.CompletedProcess],
+    warehouse: Path,
+    query: str,
+    *args: str,
+    limit: int = 200,
+) -> list[dict]:
+    """The rows `dbt show --inline <query>` finds on `warehouse` (dbt's JSON preview), run by
+    `dbt` (the fixture), `args` (`--vars ...`) passed on."""
+    shown = dbt(
+        warehouse,
+        "show",
+        "--inline",
+        query,
+        *args,
+        "--limit",
+        str(limit),
+        "--output",
+        "json",
+        "--log-format",
+        "json",
+    )
+    assert shown.returncode == 0, shown.stdout[-3000:]
+    previews = [
+        json.loads(line)["data"]["preview"]
+        for line in shown.stdout.splitlines()
+        if line.startswith("{") and '"preview"' in line
+    ]
+    return json.loads(previews[-1])
 
 
 @pytest.fixture

@@ -6,11 +6,12 @@ orders after it."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+
+from tests.dbt.conftest import show_rows
 
 RUN = '{"start_date": "2026-03-07", "end_date": "2026-03-07"}'
 DATES = (
@@ -29,28 +30,11 @@ def _path_dates(dbt: Callable, tmp_path: Path, rebuilt: list[tuple[str, str]]) -
             "create or replace table intermediate.int_rebuilt_dates (date_day date, reason varchar)"
         )
         con.executemany("insert into intermediate.int_rebuilt_dates values (?, ?)", rebuilt)
-    shown = dbt(
-        warehouse,
-        "show",
-        "--inline",
+    query = (
         f"select cast(d as varchar) as d from ({DATES}) as days "
-        "where {{ order_path_dates('d') }} order by 1",
-        "--vars",
-        RUN,
-        "--limit",
-        "100",
-        "--output",
-        "json",
-        "--log-format",
-        "json",
+        "where {{ order_path_dates('d') }} order by 1"
     )
-    assert shown.returncode == 0, shown.stdout[-3000:]
-    previews = [
-        json.loads(line)["data"]["preview"]
-        for line in shown.stdout.splitlines()
-        if line.startswith("{") and '"preview"' in line
-    ]
-    return [row["d"] for row in json.loads(previews[-1])]
+    return [row["d"] for row in show_rows(dbt, warehouse, query, "--vars", RUN)]
 
 
 def test_the_restated_orders_dates_and_every_date_from_the_first_restated_event_on(tmp_path, dbt):

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from assets.ingest.loader import load_source_specs
+from tests.dbt.conftest import show_rows
 
 SINCE = "2026-03-02"
 D3, D4, D5 = "2026-03-03", "2026-03-04", "2026-03-05"
@@ -57,26 +58,8 @@ def _view_and_since(
         f"select '{side}' as side, * from ({select.format(relation=relation)}) as {side}_rows"
         for side, relation in sides.items()
     )
-    shown = dbt(
-        warehouse,
-        "show",
-        "--inline",
-        both,
-        "--limit",
-        "200",
-        "--output",
-        "json",
-        "--log-format",
-        "json",
-    )
-    assert shown.returncode == 0, shown.stdout
-    previews = [
-        json.loads(line)["data"]["preview"]
-        for line in shown.stdout.splitlines()
-        if line.startswith("{") and '"preview"' in line
-    ]
     rows: dict[str, list] = {side: [] for side in sides}
-    for row in json.loads(previews[-1]):
+    for row in show_rows(dbt, warehouse, both):
         rows[row.pop("side")].append(row)
     return {side: sorted(found, key=json.dumps) for side, found in rows.items()}
 
