@@ -1,13 +1,38 @@
-{#- Rebuilt whole on every run (a table): one row per customer is small beside the facts, a
-    customer's profile is its latest CRM version (any later folder can change it, or erase it),
-    and the acquisition channel follows its first order, which a late order can change. -#}
-{{ config(materialized='table') }}
+{%- set model_config = incremental_by_key('customer_key') -%}
+{#- a table kept from before profile_landed_date gets the column, and this run rebuilds it
+    whole (keeps_profiles): the upgrade needs no full refresh -#}
+{%- do model_config.update({'post_hook': ["{{ remove_unknown_customers() }}"],
+                            'on_schema_change': 'append_new_columns'}) -%}
+{{ config(**model_config) }}
+{%- set keeps_profiles = is_daily_run()
+    and 'profile_landed_date' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) %}
+
+{#- One row per customer, kept per customer: a daily run rebuilds the customers it touched
+    (touched_customers) and keeps the rest, where the whole table (272,845 customers after a
+    year) was rebuilt and written every night. A customer the CRM and the paid orders no longer
+    know (a folder landed again without them) leaves (the post-hook). On Spark, a table
+    rebuilt whole (incremental_by_key). -#}
+-- a daily run reads {{ source('customers', 'customers') }} itself
+-- depends_on: {{ ref('int_rebuilt_dates') }}
 
 with
 
+{% if keeps_profiles %}
+
+touched as (
+
+    {{ touched_customers() }}
+
+),
+
+{% endif %}
+
 crm as (
 
-    select * from {{ ref('stg_customers__customers') }}
+    select * from {{ ref('int_customer_profiles') }}
+    {%- if keeps_profiles %}
+    where customer_key in (select customer_key from touched)
+    {%- endif %}
 
 ),
 
@@ -17,6 +42,9 @@ first_orders as (
     select customer_key, order_id, date_day, channel, traffic_class
     from {{ ref('fct_orders') }}
     where is_first_order
+    {%- if keeps_profiles %}
+        and customer_key in (select customer_key from touched)
+    {%- endif %}
 
 ),
 
@@ -25,6 +53,9 @@ last_touches as (
     select order_id, channel, traffic_class
     from {{ ref('fct_attribution') }}
     where model = 'last_touch'
+    {%- if keeps_profiles %}
+        and order_id in (select order_id from first_orders)
+    {%- endif %}
 
 ),
 
@@ -64,7 +95,8 @@ final as (
         case when crm.is_erased then null else acquisition.first_order_date end as first_order_date,
         case when crm.is_erased then null else acquisition.acquisition_channel end as acquisition_channel,
         case when crm.is_erased then null else acquisition.acquisition_traffic_class end
-            as acquisition_traffic_class
+            as acquisition_traffic_class,
+        case when crm.is_erased then null else crm.last_landed_date end as profile_landed_date
     from customers
     left join crm on customers.customer_key = crm.customer_key
     left join acquisition on customers.customer_key = acquisition.customer_key
