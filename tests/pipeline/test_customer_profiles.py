@@ -15,7 +15,9 @@ from tests.dbt.conftest import run_dbt
 from tests.landing import customer, order, write_all_sources, write_jsonl_file, write_orders
 
 D1, D2, D3 = (dt.date(2026, 3, 1) + dt.timedelta(days=i) for i in range(3))
-COLUMNS = "customer_key, is_erased, tier, first_order_date, acquisition_channel, profile_landed_date"
+COLUMNS = (
+    "customer_key, is_erased, tier, first_order_date, acquisition_channel, profile_landed_date"
+)
 
 
 def land(settings, day: dt.date, customers: list[dict], orders: list[dict]) -> None:
