@@ -45,12 +45,7 @@
     erased when any version asked to be. stg_customers__customers is this over every folder;
     dim_customers ranks the versions of the customers a daily run touched with it. -#}
 {% macro customers_as_landed(versions_sql=none) -%}
-    {%- if versions_sql is none -%}
-        {%- set versions_sql -%}
-    select * from {{ source('customers', 'customers') }}
-    where {{ not_held_back('_business_date') }}
-        {%- endset -%}
-    {%- endif -%}
+    {%- set versions_sql = versions_sql or landed_rows('customers', 'customers') -%}
     with
 
     source as (

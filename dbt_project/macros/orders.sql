@@ -3,12 +3,7 @@
     folder's), typed. stg_orders__orders is this over every folder; int_orders_classified ranks
     a daily run's folders with it. -#}
 {% macro orders_as_landed(versions_sql=none) -%}
-    {%- if versions_sql is none -%}
-        {%- set versions_sql -%}
-    select * from {{ source('orders', 'orders') }}
-    where {{ not_held_back('_business_date') }}
-        {%- endset -%}
-    {%- endif -%}
+    {%- set versions_sql = versions_sql or landed_rows('orders', 'orders') -%}
     with
 
     source as (

@@ -19,3 +19,10 @@
     from {{ relation }}
     where _business_date = (select max(_business_date) from {{ relation }})
 {%- endmacro %}
+
+{#- Every landed row of a source, the held-back folders' aside: what a staging model's
+    latest-version macro (orders_as_landed, customers_as_landed) ranks by default. -#}
+{% macro landed_rows(source_name, table_name) -%}
+    select * from {{ source(source_name, table_name) }}
+    where {{ not_held_back('_business_date') }}
+{%- endmacro %}

@@ -53,21 +53,12 @@ run_customers as (
     -- bring a version of (it came from an earlier folder: their landing dates differ); an
     -- erased customer's kept row carries the erasure, which stays final
     select
-        customer_key,
-        phone_hash,
-        wechat_unionid_hash,
-        gender,
-        birth_year,
-        province,
-        city,
-        register_channel,
-        member_tier,
-        is_wecom_added as wecom_added,
-        is_opted_out_marketing as opt_out_marketing,
-        is_erased as deleted,
-        registered_at,
-        updated_at,
-        last_landed_date as _business_date,
+        * rename (
+            is_wecom_added as wecom_added,
+            is_opted_out_marketing as opt_out_marketing,
+            is_erased as deleted,
+            last_landed_date as _business_date
+        ),
         cast(0 as bigint) as _line
     from {{ this }}
     where customer_key in (select customer_key from run_customers)
