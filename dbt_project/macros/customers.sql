@@ -16,8 +16,14 @@
 
     union
 
-    select customer_key from {{ this }}
-    where {{ order_path_dates('first_order_date') }} or {{ in_run_folders('profile_landed_date') }}
+    select customer_key from {{ this }} as kept
+    where {{ kept_customer_touched('kept') }}
+{%- endmacro %}
+
+{#- True for a kept dim_customers row (alias `kept`) a daily run can change: its first order is
+    on a date the run restates, or its profile came from a folder the run reads again. -#}
+{% macro kept_customer_touched(kept) -%}
+    ({{ order_path_dates(kept ~ '.first_order_date') }} or {{ in_run_folders(kept ~ '.profile_landed_date') }})
 {%- endmacro %}
 
 {#- dim_customers' post-hook on DuckDB, in a daily run: a kept customer whom neither the CRM
@@ -28,7 +34,7 @@
 {% macro remove_unknown_customers() -%}
     {%- if target.type != 'spark' and is_daily_run() -%}
     delete from {{ this }} as kept
-    where ({{ order_path_dates('kept.first_order_date') }} or {{ in_run_folders('kept.profile_landed_date') }})
+    where {{ kept_customer_touched('kept') }}
         and not exists (
             select 1 from {{ ref('int_customer_profiles') }} as profiles
             where profiles.customer_key = kept.customer_key
@@ -43,7 +49,7 @@
 {#- The customers as the CRM last sent them: one row per customer, its latest version among
     `versions_sql` (a query of rows of the raw customers; by default every landed folder's),
     erased when any version asked to be. stg_customers__customers is this over every folder;
-    dim_customers ranks the versions of the customers a daily run touched with it. -#}
+    int_customer_profiles ranks a daily run's versions against the kept ones with it. -#}
 {% macro customers_as_landed(versions_sql=none) -%}
     {%- set versions_sql = versions_sql or landed_rows('customers', 'customers') -%}
     with

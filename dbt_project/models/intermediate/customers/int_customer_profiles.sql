@@ -13,17 +13,18 @@
 
 {#- asked at run time: a night that re-reads no folder it read before (most) ranks no
     customer again, and skips the read of every folder that ranking needs -#}
-{%- set rerank_query -%}
-    select count(*) from {{ this }} where {{ in_run_folders('last_landed_date') }}
+{%- set reranked_sql -%}
+    select customer_key from {{ this }}
+    where {{ in_run_folders('last_landed_date') }}
 {%- endset -%}
-{%- set reranks = execute and run_query(rerank_query).columns[0].values()[0] > 0 %}
+{%- set reranks = execute
+    and run_query('select count(*) from (' ~ reranked_sql ~ ')').columns[0].values()[0] > 0 %}
 
 with
 
 reranked as (
 
-    select customer_key from {{ this }}
-    where {{ in_run_folders('last_landed_date') }}
+    {{ reranked_sql }}
 
 ),
 

@@ -4,8 +4,7 @@
 {%- do model_config.update({'post_hook': ["{{ remove_unknown_customers() }}"],
                             'on_schema_change': 'append_new_columns'}) -%}
 {{ config(**model_config) }}
-{#- a unit test builds it whole, from its given rows (it has no kept table) -#}
-{%- set keeps_profiles = model.resource_type != 'unit_test' and is_daily_run()
+{%- set keeps_profiles = is_daily_run()
     and 'profile_landed_date' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) %}
 
 {#- One row per customer, kept per customer: a daily run rebuilds the customers it touched

@@ -1,4 +1,4 @@
 {#- One row per customer, its latest CRM version; the query is the macro customers_as_landed,
-    with which dim_customers also ranks the versions of the customers a daily run touched. -#}
+    with which int_customer_profiles also ranks a daily run's versions against the kept ones. -#}
 
 {{ customers_as_landed() }}
