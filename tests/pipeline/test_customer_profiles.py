@@ -90,15 +90,19 @@ def test_kept_customers_follow_new_versions_erasures_and_a_folder_landed_again(
     assert kept[key["C3"]][2:4] == (None, D2)  # a buyer the CRM never sent
     assert dimension(settings.warehouse) == rebuilt_whole(settings, tmp_path / "night")
 
-    # D3's CRM export is corrected and lands again: C1 never stepped down, C6 and C7 never
-    # registered (C6 still bought); the erasure stays
+    # D2's and D3's exports are corrected and land again. D2: the platinum record was C8's, not
+    # C1's, and the order was C1's, not C3's (C3, whom only that order made a customer,
+    # leaves). D3: C1 never stepped down, C6 and C7 never registered (C6 still bought), the
+    # erasure stays. C1's latest version is then D1's, from a folder the run does not read
+    land(settings, D2, [customer("C8", D2, member_tier="platinum")],
+         [order(f"{D2}-b", D2, customer_id="C1")])  # fmt: skip
     land(settings, D3, [customer("C2", D3, deleted=True)], [order(f"{D3}-a", D3, customer_id="C6")])
-    ok, reasons = execute("daily_pipeline", D3, D3, settings)
+    ok, reasons = execute("daily_pipeline", D2, D3, settings)
     assert ok, reasons
     kept = {row[0]: row for row in dimension(settings.warehouse)}
-    assert kept[key["C1"]][2] == "platinum" and kept[key["C1"]][5] == D2
+    assert kept[key["C1"]][2] == "silver" and kept[key["C1"]][5] == D1
     c6 = kept[key["C6"]]
     assert (c6[2], c6[3], c6[5]) == (None, D3, None)
-    assert key["C7"] not in kept
+    assert key["C7"] not in kept and key["C3"] not in kept
     assert kept[key["C2"]][1] is True
     assert dimension(settings.warehouse) == rebuilt_whole(settings, tmp_path / "again")
