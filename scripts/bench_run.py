@@ -31,7 +31,9 @@ parses only what a night changes, whichever checkout backfilled the history. A h
 warehouse holds no kept ETS forms (backfilled before they were kept) gets its last date's
 forecast again, untimed, which chooses them as that backfill would have: the timed night is
 then one of the six in seven that refit the kept forms, not the weekly one that chooses them
-(`assets/supply/forecast.py`).
+(`assets/supply/forecast.py`). Its raw lake's closed months are compacted, untimed, as the first
+night after deploying the compaction would (`assets/ingest/loader/compaction.py`); the timed
+night then compacts only what it closes itself.
 
 Every run starts from a fresh GROWTH_HOME under `--workdir`; the landing zone is kept there
 between invocations. Each run executes in a fresh subprocess, so its peak memory is its own, not
@@ -164,6 +166,26 @@ def _child_forecast_forms(date: str) -> None:
     result = dg.materialize([demand_forecast], partition_key=date, resources=build_resources())
     if not result.success:
         raise SystemExit(f"the forecast as of {date} failed")
+
+
+def _child_compact() -> None:
+    """In a fresh process: compacts the closed months of every source of the restored lake, as
+    the first night after deploying the compaction would (a history backfilled by this
+    checkout has them already: each load's asset compacts what it closed)."""
+    import duckdb
+
+    from assets.ingest.loader import load_source_specs
+    from assets.ingest.loader.compaction import compact_closed_months
+    from orchestration.settings import load_settings
+
+    started = time.perf_counter()
+    with duckdb.connect(str(load_settings().warehouse)) as con:
+        months = sum(len(compact_closed_months(con, s)) for s in load_source_specs().values())
+    if months:
+        _say(
+            f"  compacted {months} closed source-months in {time.perf_counter() - started:.1f}s"
+            " (untimed)"
+        )
 
 
 # The concise Dagster logger's lines: "05:18:14 info    raw__orders: message".
@@ -401,6 +423,7 @@ def measure_day(
         subprocess.run([sys.executable, __file__, "--child-parse"], check=True, capture_output=True)
         last = (day - dt.timedelta(days=1)).isoformat()
         subprocess.run([sys.executable, __file__, "--child-forecast-forms", last], check=True)
+        subprocess.run([sys.executable, __file__, "--child-compact"], check=True)
     else:
         home.mkdir(parents=True)
         if days > 1:
@@ -531,6 +554,9 @@ def _day_counts(text: str) -> list[int]:
 def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--child-forecast-forms":
         _child_forecast_forms(sys.argv[2])
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--child-compact":
+        _child_compact()
         return
     if len(sys.argv) > 1 and sys.argv[1] == "--child-parse":
         _child_parse()

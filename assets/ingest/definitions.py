@@ -14,6 +14,7 @@ from assets.ingest.loader import (
     load_source_specs,
     raw_lake,
 )
+from assets.ingest.loader.compaction import compact_closed_months
 from assets.ingest.loader.lake import forget_missing, raw_rows_sql
 from orchestration.lib.gx_checks import build_gx_check, prefetch_gx
 from orchestration.lib.partitions import daily_partitions, partition_dates, single_run
@@ -129,6 +130,8 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
                         log_fn=context.log.info,
                     )
                 )
+            # the months these loads closed, or whose month file a reload made stale
+            compacted = compact_closed_months(con, spec, log_fn=context.log.info)
         quarantined_files = [f.file for d in days for f in d.files if f.status == "quarantined"]
         for file in quarantined_files:
             context.log.warning(f"{file} was quarantined whole; see audit.quarantine")
@@ -154,6 +157,7 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
                 ),
                 "bytes": sum(f.bytes for d in days for f in d.files),
                 "data_files": dg.MetadataValue.path(str(data_files)),
+                "compacted_months": dg.MetadataValue.json([f"{m:%Y-%m}" for m in compacted]),
                 "seconds": round(sum(d.seconds for d in days), 2),
                 "days": _day_table(days),
             }

@@ -96,6 +96,7 @@ class SourceSpec:
     keys: dict[str, str] = field(default_factory=dict)
     gx_suite: str | None = None
     erasure: ErasureSpec | None = None
+    compact_months: bool = True
 
     def version_order(self) -> tuple[str, ...]:
         """Columns whose greatest values mark the latest version of a primary key."""
@@ -172,7 +173,13 @@ def load_source_specs(path: Path = SOURCES_FILE) -> dict[str, SourceSpec]:
             keys=dict(raw.get("keys") or {}),
             gx_suite=raw.get("gx_suite"),
             erasure=_erasure(raw["erasure"]) if raw.get("erasure") else None,
+            compact_months=bool(raw.get("compact_months", not raw.get("erasure"))),
         )
+        if spec.erasure and spec.compact_months:
+            raise LoadError(
+                f"source {name!r} carries erasure requests and cannot compact its months: "
+                "an erasure rewrites the data files that hold a subject's data, not copies"
+            )
         known = spec.columns()
         refs = (*spec.primary_key, spec.updated_at, *spec.latest_by, spec.record_time)
         refs += (*spec.keys.values(),)
