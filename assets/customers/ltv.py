@@ -34,7 +34,7 @@ def ltv_table(
     # Each customer as an integer code in key order: the per-customer groupings and joins then
     # sort and hash integers, not a year's 270,000 text keys (each grouping factorized them
     # again); the keys come back, in the same order, before the customers' attributes join.
-    codes, keys = pd.factorize(orders.loc[kept, "customer_key"], sort=True)
+    codes, keys = _key_codes(orders.loc[kept, "customer_key"])
     orders = orders[kept].assign(date_day=days[kept], customer_key=codes)
     transactions = clv.clean_transactions(
         pd.DataFrame(
@@ -122,6 +122,19 @@ def ltv_table(
         if pd.notna(value)
     }
     return out, metadata
+
+
+def _key_codes(keys: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """`pd.factorize(keys, sort=True)`. The warehouse reads the orders sorted by customer, and
+    then a change of key starts the next code: no hashing and sorting of a year's 600,000 text
+    keys (0.2 s of the table's 1 s)."""
+    values = keys.to_numpy()
+    if len(values) < 2 or not keys.is_monotonic_increasing:
+        return pd.factorize(keys, sort=True)
+    starts = np.empty(len(values), dtype=bool)
+    starts[0] = True
+    np.not_equal(values[1:], values[:-1], out=starts[1:])
+    return np.cumsum(starts) - 1, pd.Index(values[starts])
 
 
 def _rounded(values: pd.Series) -> pd.Series:

@@ -84,10 +84,13 @@ def fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> MartFingerprint:
     ]
     dates = [name for name, kind in columns if kind == "DATE"]
     date_column = "date_day" if "date_day" in dates else (dates[0] if dates else None)
-    group = f"cast({quoted(date_column)} as varchar)" if date_column else f"'{_WHOLE}'"
+    group = quoted(date_column) if date_column else f"'{_WHOLE}'"
+    # grouped by the date itself and cast after: casting every row's date to text first took a
+    # third of a year of fct_attribution's fingerprint (5.5M rows: 0.33 s against 0.23 s)
     rows = con.execute(
-        f"select {group} as date_group, count(*), sum(hash(*columns(*))::hugeint) "
-        f"from {relation} group by all"
+        "select cast(date_group as varchar), rows, total from ("
+        f"select {group} as date_group, count(*) as rows, "
+        f"sum(hash(*columns(*))::hugeint) as total from {relation} group by all)"
     ).fetchall()
     groups = {
         ("null" if key is None else key): [int(count), int(total) % 2**64]
