@@ -120,7 +120,7 @@ def test_a_month_file_gone_from_the_lake_is_forgotten_at_the_next_load(loaded, l
     assert table(con, VIEW) == before
 
 
-def test_sources_with_erasures_are_never_compacted(con, landing):
+def test_sources_with_erasures_are_never_compacted(con):
     customers = SPECS["customers"]
     assert customers.erasure and not customers.compact_months
     assert not SPECS["events"].compact_months  # read by landing date only
