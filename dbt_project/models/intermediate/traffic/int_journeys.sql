@@ -63,18 +63,50 @@ in_paths as (
 
 ),
 
-unconverted as (
+unpathed as (
 
-    select
-        touches.*,
-        row_number() over (
-            partition by touches.anonymous_id, touches.session_date
-            order by touches.started_at, touches.session_key
-        ) as step_number,
-        count(*) over (partition by touches.anonymous_id, touches.session_date) as steps
+    select touches.*
     from touches
     left join in_paths on touches.session_key = in_paths.session_key
     where in_paths.session_key is null
+
+),
+
+repeat_touch_days as (
+
+    select anonymous_id, session_date
+    from unpathed
+    group by anonymous_id, session_date
+    having count(*) > 1
+
+),
+
+unconverted as (
+
+    -- a device's only touch of a day outside every path is a journey of one step: most of a
+    -- large day's 3.5M, which so skip the window's sort (the model took 5.6 s of the cores,
+    -- 4.6 s this way)
+    select unpathed.*, cast(1 as bigint) as step_number, cast(1 as bigint) as steps
+    from unpathed
+    where not exists (
+        select 1 from repeat_touch_days
+        where repeat_touch_days.anonymous_id = unpathed.anonymous_id
+            and repeat_touch_days.session_date = unpathed.session_date
+    )
+
+    union all
+
+    select
+        unpathed.*,
+        row_number() over (
+            partition by unpathed.anonymous_id, unpathed.session_date
+            order by unpathed.started_at, unpathed.session_key
+        ) as step_number,
+        count(*) over (partition by unpathed.anonymous_id, unpathed.session_date) as steps
+    from unpathed
+    inner join repeat_touch_days
+        on unpathed.anonymous_id = repeat_touch_days.anonymous_id
+        and unpathed.session_date = repeat_touch_days.session_date
 
 ),
 
