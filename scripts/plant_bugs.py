@@ -97,6 +97,13 @@ BUGS = (
         (UNIT,),
     ),
     Bug(
+        "two_hits_of_a_device_are_two_sessions",
+        "dbt_project/models/intermediate/traffic/int_sessions.sql",
+        "    having count(*) > 1",
+        "    having count(*) > 2",
+        (UNIT,),
+    ),
+    Bug(
         "a_device_belongs_to_its_last_login",
         "dbt_project/models/intermediate/traffic/int_devices_stitched.sql",
         "partition by anonymous_id order by first_login_at, customer_key",
@@ -127,9 +134,18 @@ BUGS = (
     Bug(
         "visitors_counted_by_session_not_by_hit",
         "dbt_project/models/intermediate/traffic/int_visitors_daily.sql",
-        "from {{ ref('int_hit_sources') }}",
-        "from (select anonymous_id, session_date as event_date, session_date as landed_date, "
-        "channel, traffic_class from {{ ref('int_sessions') }})",
+        "('repeat_device_hits', 'count(distinct anonymous_id)')",
+        "('(select session_date as event_date, anonymous_id, channel, traffic_class "
+        "from sessions where events > 1 or session_number > 1)', 'count(distinct anonymous_id)')",
+        (
+            f"{PIPELINE}/test_growth_marts.py::test_spend_by_channel_and_visitors_by_traffic_class_are_the_true_ones",
+        ),
+    ),
+    Bug(
+        "a_device_of_one_long_session_is_not_counted",
+        "dbt_project/models/intermediate/traffic/int_visitors_daily.sql",
+        "    where events > 1 or session_number > 1",
+        "    where session_number > 1",
         (
             f"{PIPELINE}/test_growth_marts.py::test_spend_by_channel_and_visitors_by_traffic_class_are_the_true_ones",
         ),
@@ -283,6 +299,13 @@ BUGS = (
         "dbt_project/models/intermediate/traffic/int_journeys.sql",
         "where in_paths.session_key is null",
         "where in_paths.session_key is not null",
+        (f"{PIPELINE}/test_attribution_data_driven.py",),
+    ),
+    Bug(
+        "two_touches_of_a_device_are_two_one_step_journeys",
+        "dbt_project/models/intermediate/traffic/int_journeys.sql",
+        "    having count(*) > 1",
+        "    having count(*) > 2",
         (f"{PIPELINE}/test_attribution_data_driven.py",),
     ),
     Bug(

@@ -67,6 +67,70 @@ def test_shares_and_removal_effects_equal_channelattributions_on_the_simulated_j
         )
 
 
+def test_journeys_hold_every_touch_once_in_time_order(simulated_run):
+    """int_journeys against its definition, from the sessions and the touch paths: a converting
+    journey is an order's path; every other touch is a step of its device's journey of its day;
+    each journey's steps are numbered 1..steps in the order of its touches."""
+    settings, _, _ = simulated_run
+    ((missing, extra, unconverted),) = query(
+        settings,
+        """
+        with pathed as (
+            select distinct session_key from intermediate.int_order_touches
+            where touch_type = 'session'
+        ),
+        expected as (
+            select session_key
+            from intermediate.int_sessions
+            where is_touch and session_key not in (select session_key from pathed)
+        ),
+        held as (
+            select session_key, journey_id from intermediate.int_journeys where not converted
+        )
+        select
+            (select count(*) from expected anti join held using (session_key)),
+            (select count(*) from held anti join expected using (session_key)),
+            (select count(*) from expected)
+        """,
+    )
+    assert unconverted > 500
+    assert (missing, extra) == (0, 0)
+    # one journey per device and day: journeys of a device-day's touches share their id
+    (split,) = query(
+        settings,
+        "select count(*) from (select anonymous_id, session_date, count(distinct journey_id) n "
+        "from intermediate.int_journeys j join intermediate.int_sessions s using (session_key) "
+        "where not j.converted group by 1, 2) where n > 1",
+    )[0]
+    assert split == 0
+    ((converting_rows, path_rows),) = query(
+        settings,
+        "select (select count(*) from intermediate.int_journeys where converted), "
+        "(select count(*) from intermediate.int_order_touches where touch_type = 'session')",
+    )
+    assert converting_rows == path_rows
+    (misnumbered,) = query(
+        settings,
+        """
+        select count(*) from (
+            select journey_id, count(*) as n, min(steps) as low_steps, max(steps) as high_steps,
+                min(step_number) as first, max(step_number) as last,
+                count(distinct step_number) as numbers
+            from intermediate.int_journeys group by journey_id
+        )
+        where not (low_steps = n and high_steps = n and first = 1 and last = n and numbers = n)
+        """,
+    )[0]
+    assert misnumbered == 0
+    (out_of_order,) = query(
+        settings,
+        "select count(*) from (select touched_at, lag(touched_at) over "
+        "(partition by journey_id order by step_number) as before "
+        "from intermediate.int_journeys) where before > touched_at",
+    )[0]
+    assert out_of_order == 0
+
+
 def test_every_window_shares_out_its_conversions_and_gmv(simulated_run):
     settings, _, _ = simulated_run
     windows = query(
