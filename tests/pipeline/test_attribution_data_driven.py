@@ -85,7 +85,7 @@ def test_journeys_hold_every_touch_once_in_time_order(simulated_run):
             where is_touch and session_key not in (select session_key from pathed)
         ),
         held as (
-            select session_key, journey_id from intermediate.int_journeys where not converted
+            select session_key from intermediate.int_journeys where not converted
         )
         select
             (select count(*) from expected anti join held using (session_key)),
