@@ -27,11 +27,13 @@ spell of the machine falls on both days, and compares the medians of each day's 
 
 A history restored by `--reuse-history` first gets an untimed `dbt parse` of this checkout's
 project into its home, as the first night after a deployment would: the timed night's dbt then
-parses only what a night changes, whichever checkout backfilled the history. A history whose
-warehouse holds no kept ETS forms (backfilled before they were kept) gets its last date's
-forecast again, untimed, which chooses them as that backfill would have: the timed night is
-then one of the six in seven that refit the kept forms, not the weekly one that chooses them
-(`assets/supply/forecast.py`). Its raw lake's closed months are compacted, untimed, as the first
+parses only what a night changes, whichever checkout backfilled the history. A restored
+history gets its last week's forecasts again, untimed, from no kept ETS forms, as this
+checkout's backfill would have made them: a backfill forecasts its last seven dates, the first
+choosing every SKU's form and each later one those of the SKUs whose day of choosing again it is
+(`assets/supply/forecast.py`), so the timed night chooses its own seventh, whoever backfilled
+the history (a checkout that kept forms a week for every SKU at once left the timed night
+choosing them all). Its raw lake's closed months are compacted, untimed, as the first
 night after deploying the compaction would (`assets/ingest/loader/compaction.py`); the timed
 night then compacts only what it closes itself.
 
@@ -150,22 +152,32 @@ def _child_parse() -> None:
 
 
 def _child_forecast_forms(date: str) -> None:
-    """In a fresh process: the demand forecast as of `date` again, if the warehouse has no
-    table of kept ETS forms yet; it rewrites that date's forecast marts with the same rows."""
+    """In a fresh process: the demand forecasts of the week up to `date` again, from no kept ETS
+    forms, as this checkout's backfill forecasts its last dates (max_forecast_dates); it
+    rewrites those dates' forecast marts."""
     import dagster as dg
     import duckdb
 
-    from assets.supply.definitions import demand_forecast, keeps_forms
+    from assets.supply.definitions import demand_forecast, keeps_forms, max_forecast_dates
     from orchestration.lib.resources import build_resources
     from orchestration.settings import load_settings
 
-    with duckdb.connect(str(load_settings().warehouse), read_only=True) as con:
+    last = dt.date.fromisoformat(date)
+    first = last - dt.timedelta(days=max_forecast_dates() - 1)
+    with duckdb.connect(str(load_settings().warehouse)) as con:
         if keeps_forms(con):
-            return
-    _say(f"  the forecast as of {date} again, to keep its ETS forms (untimed)")
-    result = dg.materialize([demand_forecast], partition_key=date, resources=build_resources())
+            con.execute("drop table forecast.ets_forms")
+    _say(f"  the forecasts of {first}..{last} again, from no kept ETS forms (untimed)")
+    result = dg.materialize(
+        [demand_forecast],
+        resources=build_resources(),
+        tags={
+            "dagster/asset_partition_range_start": first.isoformat(),
+            "dagster/asset_partition_range_end": last.isoformat(),
+        },
+    )
     if not result.success:
-        raise SystemExit(f"the forecast as of {date} failed")
+        raise SystemExit(f"the forecasts of {first}..{last} failed")
 
 
 def _child_compact() -> None:

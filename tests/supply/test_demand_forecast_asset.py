@@ -1,6 +1,7 @@
 """The demand_forecast asset across nights: the ETS forms one night chooses are the ones the
-next night refits, kept in the warehouse file between the two runs; a night run again refits
-the forms it used the first time, so it writes the same marts."""
+next night refits, but for the SKUs whose day of choosing again it is, kept in the warehouse
+file between the two runs; a night run again refits the forms it used the first time, so it
+writes the same marts."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import duckdb
 import numpy as np
 
 from assets.supply.definitions import demand_forecast, read_form_choices
-from assets.supply.forecast import ETS, build_series, forecast_all
+from assets.supply.forecast import ETS, build_series, forecast_all, reselect_days, reselects_on
 from orchestration.lib.resources import build_resources
 from orchestration.simulator.demand import synthetic_demand
 
@@ -57,14 +58,21 @@ def test_the_next_night_refits_the_forms_a_night_chose(growth_home):
     assert {c.chosen_on for c in chosen.values()} == {before}
     first_rows = _forecast_rows(growth_home.warehouse, before)
 
+    # the next night chooses again the forms of the SKUs whose day it is, and refits the others
     second = _night(END)
-    assert second["ets_forms_chosen"] == 0
+    due = {s.sku_id for s in ets if reselects_on(s.sku_id, END, reselect_days())}
+    assert 0 < len(due) < len(ets) / 2
+    assert second["ets_forms_chosen"] == len(due)
     with duckdb.connect(str(growth_home.warehouse), read_only=True) as con:
-        assert read_form_choices(con, END, END)[1] == {END: chosen}
+        (used,) = read_form_choices(con, END, END)[1].values()
+    assert {sku: c for sku, c in used.items() if sku not in due} == {
+        sku: c for sku, c in chosen.items() if sku not in due
+    }
+    assert {used[sku].chosen_on for sku in due} == {END}
     written = _forecast_rows(growth_home.warehouse, END)
-    # what the mart holds for END is the forecast of the kept forms
+    # what the mart holds for END is the forecast of the kept forms, and the chosen ones
     series = build_series(demand, END)
-    expected = forecast_all(series, n_jobs=1, forms={k: c.forms for k, c in chosen.items()})
+    expected = forecast_all(series, n_jobs=1, forms={k: c.forms for k, c in used.items()})
     assert len(written) == len(series)
     for sku, units in written:
         np.testing.assert_allclose(units, expected.forecast[sku], rtol=0, atol=1e-9)

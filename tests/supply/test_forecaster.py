@@ -22,6 +22,7 @@ from assets.supply.forecast import (
     build_series,
     chosen_forms,
     forecast_all,
+    reselects_on,
     reusable_forms,
     score,
 )
@@ -225,14 +226,22 @@ def test_a_kept_form_is_refitted_as_it_was_chosen_and_only_that_form(forecasts):
         assert kept.accuracy[s.sku_id] == fresh.accuracy[s.sku_id]
 
 
-def test_forms_are_kept_for_a_week_never_from_a_later_date_nor_past_a_backtest_origin():
+def test_forms_are_kept_until_the_skus_day_never_from_a_later_date_nor_past_a_backtest_origin():
     y = np.tile([3.0, 4, 5, 3, 1, 2, 6], 40)  # 280 days: 3 backtest windows
     smooth = Series("s", y)
     assert smooth.model == ETS
     short = Series("t", y[:100])  # 2 windows: its earliest origin is 56 days back
     sparse = Series("c", (y == 1) * 1.0)
     assert sparse.model == CROSTON
-    day = dt.date(2026, 6, 30)
+    # the SKU's day of choosing again, and the six days after it
+    day = next(
+        dt.date(2026, 6, 30) + dt.timedelta(days=d)
+        for d in range(7)
+        if reselects_on("s", dt.date(2026, 6, 30) + dt.timedelta(days=d), 7)
+    )
+    after = [day + dt.timedelta(days=d) for d in range(1, 7)]
+    assert not any(reselects_on("s", d, 7) for d in after)
+    assert reselects_on("s", day + dt.timedelta(days=7), 7)
     forms = EtsForms("ANA", "ANN")
 
     def choice(chosen_on, series):
@@ -241,39 +250,66 @@ def test_forms_are_kept_for_a_week_never_from_a_later_date_nor_past_a_backtest_o
     def kept(chosen_on, series=smooth, on=day, days=7):
         return reusable_forms({series.sku_id: choice(chosen_on, series)}, [series], on, days)
 
-    assert kept(day) == {"s": forms}
-    assert kept(day - dt.timedelta(days=6)) == {"s": forms}
-    assert kept(day - dt.timedelta(days=7)) == {}  # a week old: chosen again
-    assert kept(day - dt.timedelta(days=6), days=1) == {}
+    # chosen on its day: kept the six days after, chosen again a week on
+    assert all(kept(day, on=d) == {"s": forms} for d in [day, *after])
+    assert kept(day, on=day + dt.timedelta(days=7)) == {}
+    # chosen off its day (a first forecast): kept until its day comes, not a whole week
+    assert kept(after[2], on=after[5]) == {"s": forms}
+    assert kept(after[2], on=day + dt.timedelta(days=7)) == {}
+    # a night skipped: its day passed while no forecast ran
+    assert kept(after[5], on=day + dt.timedelta(days=8)) == {}
+    assert kept(day, on=after[0], days=1) == {}
     assert kept(day + dt.timedelta(days=1)) == {}  # a date run again after a later one
     assert kept(day, series=sparse) == {}  # Croston has no forms
     # a series that gained a backtest window: its earliest origin moved back 28 days, before
     # the data its backtest form was chosen on
     grown = Series("t", y[: 100 + 28])
-    stale = {"t": FormChoice(forms, day - dt.timedelta(days=1), backtest_trained_to(short, day))}
-    assert reusable_forms(stale, [grown], day, 7) == {}
-    assert reusable_forms(stale, [short], day, 7) == {"t": forms}
+    on = next(d for d in after[:2] if not reselects_on("t", d, 7))  # a day it keeps its form
+    stale = {"t": FormChoice(forms, on - dt.timedelta(days=1), backtest_trained_to(short, on))}
+    assert reusable_forms(stale, [grown], on, 7) == {}
+    assert reusable_forms(stale, [short], on, 7) == {"t": forms}
 
 
-def test_a_date_chooses_once_a_week(year_of_demand):
-    """Three forecast dates of the same SKUs in the order a nightly run meets them: the first
-    chooses every ETS form, the next keeps them (six days on), the one a week after the first
-    chooses again."""
-    skus = sorted(year_of_demand["sku_id"].unique())[:20]
+def test_each_night_chooses_the_forms_of_the_skus_whose_day_it_is(year_of_demand):
+    """Eight forecast dates of the same SKUs, night after night: the first chooses every ETS
+    form, each later one those of the SKUs whose day it is, so a week chooses each form once
+    and no night chooses them all."""
+    skus = sorted(year_of_demand["sku_id"].unique())[:40]
     demand = year_of_demand[year_of_demand["sku_id"].isin(skus)]
     choices: dict = {}
-    counts = []
-    for offset in (7, 1, 0):
+    nights = []
+    for offset in range(7, -1, -1):
         day = END - dt.timedelta(days=offset)
         series = build_series(demand, day)
         kept = reusable_forms(choices, series, day, 7)
+        # a series that gained a backtest window: its backtest form is chosen again, whatever
+        # the day (the forms are kept or chosen per SKU, both together)
+        moved = {
+            s.sku_id
+            for s in series
+            if s.sku_id in choices
+            and backtest_trained_to(s, day) < choices[s.sku_id].backtest_trained_to
+        }
         result = forecast_all(series, n_jobs=1, forms=kept)
         choices = chosen_forms(choices, series, day, result)
-        counts.append((len(kept), len(result.forms), len(result.chosen)))
-    ets = counts[0][1]
-    assert ets > 5
-    assert counts == [(0, ets, ets), (ets, ets, 0), (0, ets, ets)]
-    assert {c.chosen_on for c in choices.values()} == {END}
+        nights.append((day, set(kept), moved, set(result.forms), result.chosen))
+    ets = nights[0][3]
+    assert len(ets) > 10
+    assert nights[0][4] == ets
+    week = set()
+    for day, kept, moved, fitted, chosen in nights[1:]:
+        assert fitted == ets
+        due = {sku for sku in ets if reselects_on(sku, day, 7)}
+        assert kept == ets - due - moved
+        assert len(moved) <= 2
+        # those due are chosen again, and a kept form that stopped fitting the data is too
+        assert due <= chosen
+        assert len(chosen) < len(ets) / 2
+        assert not due & week
+        week |= due
+    assert week == ets  # the seven nights after the first chose each form again once
+    for sku in ets:
+        assert choices[sku].chosen_on == max(d for d, *_, c in nights if sku in c)
 
 
 def test_the_forms_of_each_date_live_in_the_warehouse_file(tmp_path, monkeypatch):
