@@ -3,6 +3,7 @@ all built from `sources.yml` by the same factory."""
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -48,36 +49,32 @@ def raw_asset_key(spec: SourceSpec) -> dg.AssetKey:
     return dg.AssetKey(["raw", spec.table])
 
 
-def _day_table(days: list[DayResult]) -> dg.TableMetadataValue:
-    return dg.MetadataValue.table(
-        records=[
-            dg.TableRecord(
-                {
-                    "business_date": d.business_date.isoformat(),
-                    "rows_read": d.rows_read,
-                    "rows_loaded": d.rows_loaded,
-                    "rows_quarantined": d.rows_quarantined,
-                    "duplicates_dropped": d.duplicates_dropped,
-                    "late_dates": ", ".join(x.isoformat() for x in d.late_dates),
-                    "schema_drift": ", ".join(d.drift),
-                    "seconds": round(d.seconds, 2),
-                }
-            )
-            for d in days
-        ],
-        schema=dg.TableSchema(
-            columns=[
-                dg.TableColumn("business_date", "string"),
-                dg.TableColumn("rows_read", "int"),
-                dg.TableColumn("rows_loaded", "int"),
-                dg.TableColumn("rows_quarantined", "int"),
-                dg.TableColumn("duplicates_dropped", "int"),
-                dg.TableColumn("late_dates", "string"),
-                dg.TableColumn("schema_drift", "string"),
-                dg.TableColumn("seconds", "float"),
+def _day_metadata(day: DayResult) -> dict[str, Any]:
+    """What one date's load did: the metadata of that date's partition. A run over a range
+    gives each partition its own (`add_asset_metadata`): the run's whole figures on every
+    partition, with a table of every date, made a year's single-run backfill store each
+    source's 364 dates 364 times (82 KB an event, 490 MB of Dagster's index), and every step
+    of every later night paid for the larger file."""
+    return {
+        "rows_read": day.rows_read,
+        "rows_loaded": day.rows_loaded,
+        "rows_quarantined": day.rows_quarantined,
+        "duplicates_dropped": day.duplicates_dropped,
+        "files_quarantined": dg.MetadataValue.json(
+            [f.file for f in day.files if f.status == "quarantined"]
+        ),
+        "files_not_loaded": dg.MetadataValue.json(
+            [
+                {"file": f.file, "status": f.status, "reason": f.reason}
+                for f in day.files
+                if f.status in ("unexpected", "refused")
             ]
         ),
-    )
+        "schema_drift": dg.MetadataValue.json(day.drift),
+        "late_dates": dg.MetadataValue.json(sorted({x.isoformat() for x in day.late_dates})),
+        "bytes": sum(f.bytes for f in day.files),
+        "seconds": round(day.seconds, 2),
+    }
 
 
 def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
@@ -143,23 +140,15 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         ]
         for entry in not_loaded:
             context.log.warning(f"{entry['file']} was not loaded: {entry['reason']}")
+        for day in days:
+            context.add_asset_metadata(
+                _day_metadata(day), partition_key=day.business_date.isoformat()
+            )
+        # the run's own, on each of its partitions: of a size that does not grow with them
         return dg.MaterializeResult(
             metadata={
-                "rows_read": sum(d.rows_read for d in days),
-                "rows_loaded": sum(d.rows_loaded for d in days),
-                "rows_quarantined": sum(d.rows_quarantined for d in days),
-                "duplicates_dropped": sum(d.duplicates_dropped for d in days),
-                "files_quarantined": dg.MetadataValue.json(quarantined_files),
-                "files_not_loaded": dg.MetadataValue.json(not_loaded),
-                "schema_drift": dg.MetadataValue.json(sorted({c for d in days for c in d.drift})),
-                "late_dates": dg.MetadataValue.json(
-                    sorted({x.isoformat() for d in days for x in d.late_dates})
-                ),
-                "bytes": sum(f.bytes for d in days for f in d.files),
                 "data_files": dg.MetadataValue.path(str(data_files)),
                 "compacted_months": dg.MetadataValue.json([f"{m:%Y-%m}" for m in compacted]),
-                "seconds": round(sum(d.seconds for d in days), 2),
-                "days": _day_table(days),
             }
         )
 

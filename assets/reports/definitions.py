@@ -62,7 +62,7 @@ def evaluation_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult
     dates = partition_dates(context)
     with context.resources.warehouse.connect(read_only=True) as con:
         held_back = failed_gates(con, dates)
-    written: list[str] = []
+    written: dict[str, str] = {}
     with open_marts(settings) as con:
         for number, date in enumerate(dates, start=1):
             day = dt.date.fromisoformat(date)
@@ -78,15 +78,18 @@ def evaluation_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult
             except ReportInputMissing as exc:
                 raise dg.Failure(description=str(exc)) from exc
             html_path, _ = write_report(data, settings.reports)
-            written.append(str(html_path))
+            written[date] = str(html_path)
             context.log.info(f"[{number}/{len(dates)}] report {date}: {html_path}")
-    metadata: dict[str, dg.RawMetadataValue] = {
-        "reports": dg.MetadataValue.json(written),
-        "held_back_dates": dg.MetadataValue.json(held_back),
-    }
-    if written:
-        metadata["latest"] = dg.MetadataValue.path(written[-1])
-    return dg.MaterializeResult(metadata=metadata)
+    # each date's partition names its own report, or the gates that withheld it: the run's
+    # whole list on every partition made a year's backfill store it 365 times
+    for date in dates:
+        context.add_asset_metadata(
+            {"held_back_by": dg.MetadataValue.json(held_back[date])}
+            if date in held_back
+            else {"report": dg.MetadataValue.path(written[date])},
+            partition_key=date,
+        )
+    return dg.MaterializeResult()
 
 
 defs = dg.Definitions(assets=[evaluation_report], asset_checks=[fct_orders_gate])

@@ -152,6 +152,42 @@ def test_reports_exist_for_every_date_with_figures_from_the_marts(simulated_run)
         assert "<svg" in html and day in html
 
 
+def test_each_dates_materialization_holds_that_dates_figures(simulated_run):
+    """A run over a range gives each date's partition its own load figures and its own
+    report: the run's whole figures and lists on every partition made a year's backfill
+    store each source's 364 dates 364 times in Dagster's event log."""
+    import dagster as dg
+
+    settings, _, _ = simulated_run
+    dates = [(START + dt.timedelta(days=k)).isoformat() for k in range(DAYS)]
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    read = dict(
+        con.execute(
+            "select cast(business_date as varchar), sum(rows_read) from audit.load_log "
+            "where source = 'orders' group by 1"
+        ).fetchall()
+    )
+    con.close()
+    assert len({read[d] for d in dates}) > 1  # so a range's total cannot pass for a date's
+    with dg.DagsterInstance.get() as instance:
+
+        def metadata(key: dg.AssetKey, date: str) -> dict:
+            (record,) = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=key, asset_partitions=[date]), limit=1
+            ).records
+            return record.asset_materialization.metadata
+
+        keys = set()
+        for date in dates:
+            orders = metadata(dg.AssetKey(["raw", "orders"]), date)
+            assert orders["rows_read"].value == read[date], date
+            assert not any(isinstance(v, dg.TableMetadataValue) for v in orders.values())
+            keys.add(frozenset(orders))
+            report = metadata(dg.AssetKey("evaluation_report"), date)
+            assert report["report"].value == str(settings.reports / date / "evaluation.html")
+    assert len(keys) == 1
+
+
 def test_owned_store_orders_take_their_last_touchs_channel(simulated_run):
     # the simulator's truth is the channel of the buyer's last touch within 30 days
     settings, truth, _ = simulated_run
