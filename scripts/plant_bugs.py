@@ -248,15 +248,17 @@ BUGS = (
     Bug(
         "kept_forms_never_chosen_again",
         "assets/supply/forecast.py",
-        "0 <= age < days\n            and not due\n",
-        "0 <= age\n",
+        "if not 0 <= age < days:\n            continue\n"
+        "        # the SKU's day came since the form was chosen (on it, or on a night the run "
+        "skipped)\n        due = any(",
+        "if not 0 <= age:\n            continue\n        due = False and any(",
         (FORECASTER,),
     ),
     Bug(
         "a_form_kept_past_its_skus_day",
         "assets/supply/forecast.py",
-        "and not due\n",
-        "and (not due or age < days)\n",
+        "if not due and choice.backtest_trained_to",
+        "if choice.backtest_trained_to",
         (FORECASTER,),
     ),
     Bug(
