@@ -60,16 +60,8 @@ def _day_metadata(day: DayResult) -> dict[str, Any]:
         "rows_loaded": day.rows_loaded,
         "rows_quarantined": day.rows_quarantined,
         "duplicates_dropped": day.duplicates_dropped,
-        "files_quarantined": dg.MetadataValue.json(
-            [f.file for f in day.files if f.status == "quarantined"]
-        ),
-        "files_not_loaded": dg.MetadataValue.json(
-            [
-                {"file": f.file, "status": f.status, "reason": f.reason}
-                for f in day.files
-                if f.status in ("unexpected", "refused")
-            ]
-        ),
+        "files_quarantined": dg.MetadataValue.json(day.quarantined_files),
+        "files_not_loaded": dg.MetadataValue.json(day.files_not_loaded),
         "schema_drift": dg.MetadataValue.json(day.drift),
         "late_dates": dg.MetadataValue.json(sorted({x.isoformat() for x in day.late_dates})),
         "bytes": sum(f.bytes for f in day.files),
@@ -129,16 +121,9 @@ def build_ingest_asset(spec: SourceSpec) -> dg.AssetsDefinition:
                 )
             # the months these loads closed, or whose month file a reload made stale
             compacted = compact_closed_months(con, spec, log_fn=context.log.info)
-        quarantined_files = [f.file for d in days for f in d.files if f.status == "quarantined"]
-        for file in quarantined_files:
+        for file in (file for d in days for file in d.quarantined_files):
             context.log.warning(f"{file} was quarantined whole; see audit.quarantine")
-        not_loaded = [
-            {"file": f.file, "status": f.status, "reason": f.reason}
-            for d in days
-            for f in d.files
-            if f.status in ("unexpected", "refused")
-        ]
-        for entry in not_loaded:
+        for entry in (entry for d in days for entry in d.files_not_loaded):
             context.log.warning(f"{entry['file']} was not loaded: {entry['reason']}")
         for day in days:
             context.add_asset_metadata(

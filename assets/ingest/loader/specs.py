@@ -244,6 +244,20 @@ class DayResult:
         return sorted({d for f in self.files for d in f.drift})
 
     @property
+    def quarantined_files(self) -> list[str]:
+        """Files set aside whole (see audit.quarantine)."""
+        return [f.file for f in self.files if f.status == "quarantined"]
+
+    @property
+    def files_not_loaded(self) -> list[dict[str, str]]:
+        """Files the loader did not take (unexpected or refused), with the reason."""
+        return [
+            {"file": f.file, "status": f.status, "reason": f.reason}
+            for f in self.files
+            if f.status in ("unexpected", "refused")
+        ]
+
+    @property
     def late_dates(self) -> list[dt.date]:
         """Own dates of records that arrived in a later folder: their marts need a rebuild."""
         return [d for d in self.record_dates if d != self.business_date]
