@@ -43,6 +43,11 @@ A single day's fresh home gets the same untimed `dbt parse` first: a nightly run
 partial-parse state of the night before, and only the first night after a deployment parses the
 whole project.
 
+Each run's CPU seconds (user and system, of its process and every process it waited for: dbt,
+the forecast's workers) are measured beside its wall seconds, and history mode compares them
+too: a slow spell of the host stretches the wall time of a run by the time its cores were
+given away, its CPU time far less.
+
 Before each timed night, every page the restore or the backfill wrote is flushed to disk
 (untimed): a restored year is 4 GB of files, a month 0.5 GB, and the kernel flushing the
 difference during the night was billed to day 365's first steps.
@@ -223,6 +228,22 @@ def _child_compact() -> None:
 _LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d (\w+)\s+(\S+): ")
 
 
+def _children_cpu_seconds() -> float:
+    """User and system seconds of this process's finished, waited-for descendants."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _steal_seconds() -> float | None:
+    """The seconds the hypervisor gave this machine's cores to other guests (all cores,
+    /proc/stat), or None where the kernel does not say."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _run(start: dt.date, end: dt.date, log: Path) -> dict[str, Any]:
     """One Dagster run in a subprocess of this script. Its whole console output goes to `log`;
     stderr gets the first line of each step and any error, so a long run shows where it is
@@ -230,6 +251,7 @@ def _run(start: dt.date, end: dt.date, log: Path) -> dict[str, Any]:
     result_path = log.with_suffix(".json")
     result_path.unlink(missing_ok=True)
     command = [sys.executable, __file__, "--child-run", start.isoformat(), end.isoformat()]
+    cpu_before, steal_before = _children_cpu_seconds(), _steal_seconds()
     with log.open("w") as handle:
         child = subprocess.Popen(
             [*command, str(result_path)],
@@ -253,6 +275,13 @@ def _run(start: dt.date, end: dt.date, log: Path) -> dict[str, Any]:
         tail = log.read_text(errors="replace")[-3000:]
         raise SystemExit(f"the run of {start}..{end} crashed (log {log}):\n{tail}")
     result = json.loads(result_path.read_text())
+    # The run's own CPU time (its process, dbt's and the forecast's workers) moves less with a
+    # neighbour's load than its wall time does; the stolen seconds say how loaded the host was.
+    result["cpu_seconds"] = _children_cpu_seconds() - cpu_before
+    steal_after = _steal_seconds()
+    result["steal_seconds"] = (
+        steal_after - steal_before if steal_after is not None and steal_before is not None else None
+    )
     if not result["ok"]:
         raise SystemExit(
             f"the run of {start}..{end} failed: {'; '.join(result['reasons'])} (log {log})"
@@ -505,7 +534,11 @@ def measure_day(
     _flush_written_pages()
     _say(f"running daily_pipeline for {day} (log {home / 'run.log'})")
     run = _run(day, day, home / "run.log")
-    _say(f"  ran in {run['wall_seconds']:.1f}s")
+    stolen = run["steal_seconds"]
+    _say(
+        f"  ran in {run['wall_seconds']:.1f}s, {run['cpu_seconds']:.1f} CPU seconds"
+        + (f", {stolen:.1f}s stolen by the host" if stolen is not None else "")
+    )
     run_id, windows, run_seconds = _run_steps(day, day)
     steps = {key: end - start for key, (start, end) in windows.items()}
     stages = dict.fromkeys(STAGES, 0.0)
@@ -526,6 +559,8 @@ def measure_day(
         "world_days": world,
         "run_id": run_id,
         "wall_seconds": run["wall_seconds"],
+        "cpu_seconds": run["cpu_seconds"],
+        "steal_seconds": run["steal_seconds"],
         "dagster_run_seconds": run_seconds,
         "stages": stages,
         "dagster_overhead_seconds": overhead,
@@ -561,6 +596,12 @@ def print_day(result: dict[str, Any], top: int) -> None:
             continue
         print(f"{stage:14} {seconds:>9.2f} {seconds / wall:>6.0%}")
     print(f"{'run (wall)':14} {wall:>9.2f}")
+    stolen = result["steal_seconds"]
+    print(
+        f"{'run (CPU)':14} {result['cpu_seconds']:>9.2f}  user and system seconds of the run's "
+        "processes"
+        + (f"; {stolen:.1f}s stolen by the host meanwhile" if stolen is not None else "")
+    )
     overhead = result["dagster_overhead_seconds"]
     if overhead["before_run_start"] is not None:
         print(
@@ -762,6 +803,20 @@ def main() -> None:
             f"\nday {largest} / day {smallest}: {ratio:.2f}x "
             f"({medians[largest]:.2f}s / {medians[smallest]:.2f}s"
             f"{', medians' if args.repeat > 1 else ''}; target <= 1.25x for 365 / 30)"
+        )
+        # The same comparison in CPU seconds: a slow spell of the host stretches a run's wall
+        # time by the minutes its cores were given away, its CPU time far less.
+        cpu = {
+            days: statistics.median(
+                r["cpu_seconds"] for r in results if r["history_days"] == days - 1
+            )
+            for days in counts
+        }
+        report["history_cpu_ratio"] = cpu[largest] / cpu[smallest]
+        print(
+            f"day {largest} / day {smallest}, CPU seconds: {report['history_cpu_ratio']:.2f}x "
+            f"({cpu[largest]:.1f}s / {cpu[smallest]:.1f}s"
+            f"{', medians' if args.repeat > 1 else ''})"
         )
         if args.repeat > 1:
             # A shared machine only ever adds time (a cold start, a neighbour's load): each
