@@ -141,6 +141,12 @@ def _child_run(start: str, end: str, result_path: str) -> None:
         "daily_pipeline", dt.date.fromisoformat(start), dt.date.fromisoformat(end), settings
     )
     wall = time.perf_counter() - started
+    # The forecast's workers are children of multiprocessing's fork server, which nobody waits
+    # for at exit: stopped and waited for here (its own stop, which Python's tests use), the
+    # workers' CPU time reaches this process's children's, and so the bench's.
+    from multiprocessing import forkserver
+
+    forkserver._forkserver._stop()
     # VmHWM, not ru_maxrss: Linux carries the parent's peak (the simulator's) across exec.
     peak_self_mb = _bench_ingest()._peak_rss_mb()
     # dbt's processes: the same carry-over makes this at least this process's peak at the time
