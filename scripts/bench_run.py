@@ -240,16 +240,6 @@ def _children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _steal_seconds() -> float | None:
-    """The seconds the hypervisor gave this machine's cores to other guests (all cores,
-    /proc/stat), or None where the kernel does not say."""
-    try:
-        fields = Path("/proc/stat").read_text().splitlines()[0].split()
-        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
-
-
 def _run(start: dt.date, end: dt.date, log: Path) -> dict[str, Any]:
     """One Dagster run in a subprocess of this script. Its whole console output goes to `log`;
     stderr gets the first line of each step and any error, so a long run shows where it is
@@ -257,7 +247,7 @@ def _run(start: dt.date, end: dt.date, log: Path) -> dict[str, Any]:
     result_path = log.with_suffix(".json")
     result_path.unlink(missing_ok=True)
     command = [sys.executable, __file__, "--child-run", start.isoformat(), end.isoformat()]
-    cpu_before, steal_before = _children_cpu_seconds(), _steal_seconds()
+    cpu_before = _children_cpu_seconds()
     with log.open("w") as handle:
         child = subprocess.Popen(
             [*command, str(result_path)],
@@ -282,12 +272,8 @@ def _run(start: dt.date, end: dt.date, log: Path) -> dict[str, Any]:
         raise SystemExit(f"the run of {start}..{end} crashed (log {log}):\n{tail}")
     result = json.loads(result_path.read_text())
     # The run's own CPU time (its process, dbt's and the forecast's workers) moves less with a
-    # neighbour's load than its wall time does; the stolen seconds say how loaded the host was.
+    # neighbour's load than its wall time does.
     result["cpu_seconds"] = _children_cpu_seconds() - cpu_before
-    steal_after = _steal_seconds()
-    result["steal_seconds"] = (
-        steal_after - steal_before if steal_after is not None and steal_before is not None else None
-    )
     if not result["ok"]:
         raise SystemExit(
             f"the run of {start}..{end} failed: {'; '.join(result['reasons'])} (log {log})"
@@ -452,24 +438,31 @@ def _commit() -> str:
     return f"{head or 'unknown'}{'+' if dirty else ''}"
 
 
+def _dirty_mb() -> float | None:
+    """The written pages the kernel has yet to flush (/proc/meminfo), or None where it does not
+    say."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("Dirty:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def _flush_written_pages() -> None:
     """Writes every dirty page to disk (sync), saying how much there was and how long it took."""
-    dirty_kb = (
-        next(
-            (
-                int(line.split()[1])
-                for line in Path("/proc/meminfo").read_text().splitlines()
-                if line.startswith("Dirty:")
-            ),
-            None,
-        )
-        if Path("/proc/meminfo").exists()
-        else None
-    )
+    dirty = _dirty_mb()
     started = time.perf_counter()
     os.sync()
-    held = f"{dirty_kb / 1024:.0f} MB of " if dirty_kb is not None else ""
+    held = f"{dirty:.0f} MB of " if dirty is not None else ""
     _say(f"  flushed {held}written pages to disk in {time.perf_counter() - started:.2f}s (untimed)")
+
+
+def _parse_untimed(what: str) -> None:
+    """`dbt parse` of this checkout's project into the home (`_child_parse`), untimed."""
+    _say(f"  dbt parse of this checkout's project into {what} (untimed)")
+    subprocess.run([sys.executable, __file__, "--child-parse"], check=True, capture_output=True)
 
 
 def measure_day(
@@ -505,8 +498,7 @@ def measure_day(
         # A history backfilled by an earlier checkout holds dbt's partial-parse state of that
         # checkout's project: the first night after a deployment parses it all again (4-6 s),
         # the nights after do not. The timed night is one of those.
-        _say("  dbt parse of this checkout's project into the restored home (untimed)")
-        subprocess.run([sys.executable, __file__, "--child-parse"], check=True, capture_output=True)
+        _parse_untimed("the restored home")
         last = (day - dt.timedelta(days=1)).isoformat()
         subprocess.run([sys.executable, __file__, "--child-forecast-forms", last], check=True)
         subprocess.run([sys.executable, __file__, "--child-compact"], check=True)
@@ -528,10 +520,7 @@ def measure_day(
             # A first night in a fresh home parses the whole project (4-5 s); every night after
             # it finds the partial-parse state its predecessor left, and the timed night is one
             # of those, as a backfilled or restored history's is.
-            _say("  dbt parse of the project into the fresh home (untimed)")
-            subprocess.run(
-                [sys.executable, __file__, "--child-parse"], check=True, capture_output=True
-            )
+            _parse_untimed("the fresh home")
     # The restore and the backfill leave gigabytes of written pages for the kernel to flush
     # (a year's history is 4 GB), and it flushed them during the timed night: that night's
     # first steps ran slower on day 365 than on day 30 (its loads and gates by 1.5-2 s), and
@@ -540,11 +529,7 @@ def measure_day(
     _flush_written_pages()
     _say(f"running daily_pipeline for {day} (log {home / 'run.log'})")
     run = _run(day, day, home / "run.log")
-    stolen = run["steal_seconds"]
-    _say(
-        f"  ran in {run['wall_seconds']:.1f}s, {run['cpu_seconds']:.1f} CPU seconds"
-        + (f", {stolen:.1f}s stolen by the host" if stolen is not None else "")
-    )
+    _say(f"  ran in {run['wall_seconds']:.1f}s, {run['cpu_seconds']:.1f} CPU seconds")
     run_id, windows, run_seconds = _run_steps(day, day)
     steps = {key: end - start for key, (start, end) in windows.items()}
     stages = dict.fromkeys(STAGES, 0.0)
@@ -566,7 +551,6 @@ def measure_day(
         "run_id": run_id,
         "wall_seconds": run["wall_seconds"],
         "cpu_seconds": run["cpu_seconds"],
-        "steal_seconds": run["steal_seconds"],
         "dagster_run_seconds": run_seconds,
         "stages": stages,
         "dagster_overhead_seconds": overhead,
@@ -602,11 +586,9 @@ def print_day(result: dict[str, Any], top: int) -> None:
             continue
         print(f"{stage:14} {seconds:>9.2f} {seconds / wall:>6.0%}")
     print(f"{'run (wall)':14} {wall:>9.2f}")
-    stolen = result["steal_seconds"]
     print(
         f"{'run (CPU)':14} {result['cpu_seconds']:>9.2f}  user and system seconds of the run's "
         "processes"
-        + (f"; {stolen:.1f}s stolen by the host meanwhile" if stolen is not None else "")
     )
     overhead = result["dagster_overhead_seconds"]
     if overhead["before_run_start"] is not None:
