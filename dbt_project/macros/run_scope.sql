@@ -61,6 +61,9 @@
 {#- The config of a model rebuilt by date: a run replaces exactly the dates it rebuilds, with
     delete+insert on DuckDB and insert_overwrite of date partitions on Spark. A mart
     (`hold_back=true`) also drops the held-back dates, so it holds only dates that passed. -#}
+{#- `clustered_by` (meta): the date column the table's rows are kept in order of on DuckDB, where
+    a build of many dates at once (a backfill) leaves them in no order and the Dagster asset
+    sorts them again (orchestration/lib/clustering.py); on Spark the date partitions do that. -#}
 {#- `tested_by_rebuilt_dates`: the reasons (int_rebuilt_dates) whose dates the model rebuilds,
     for a model whose tests cannot fail across dates: a daily run's data tests then read its
     rows from the earliest of those dates on (macro get_where_subquery), not from the earliest
@@ -76,13 +79,15 @@
     {%- if hold_back -%}
         {%- do config.update({'post_hook': ["{{ remove_held_back_dates('" ~ date_column ~ "') }}"]}) -%}
     {%- endif -%}
+    {%- set meta = {'clustered_by': date_column} -%}
     {%- if tested_by_rebuilt_dates -%}
         {%- if tested_by_rebuilt_dates is string or tested_by_rebuilt_dates is not iterable -%}
             {{ exceptions.raise_compiler_error("tested_by_rebuilt_dates takes the list of reasons whose dates the model rebuilds, got " ~ tested_by_rebuilt_dates) }}
         {%- endif -%}
-        {%- do config.update({'meta': {'tested_by_rebuilt_dates': date_column,
-                                       'rebuilt_for': tested_by_rebuilt_dates | list}}) -%}
+        {%- do meta.update({'tested_by_rebuilt_dates': date_column,
+                            'rebuilt_for': tested_by_rebuilt_dates | list}) -%}
     {%- endif -%}
+    {%- do config.update({'meta': meta}) -%}
     {{ return(config) }}
 {%- endmacro %}
 
