@@ -345,6 +345,20 @@ BUGS = (
         'select * from {relation}")',
         ("tests/test_serving_publish.py",),
     ),
+    Bug(
+        "a_backfilled_table_is_written_again_in_no_order",
+        "orchestration/lib/clustering.py",
+        'select * from {relation} order by {quoted(column)}"',
+        'select * from {relation}"',
+        ("tests/test_clustering.py",),
+    ),
+    Bug(
+        "a_young_table_counts_as_scattered",
+        "orchestration/lib/clustering.py",
+        "and self.range_days >= MIN_RANGE_DAYS",
+        "and self.range_days >= 0",
+        ("tests/test_clustering.py",),
+    ),
 )
 
 
