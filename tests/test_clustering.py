@@ -6,9 +6,12 @@ import pytest
 
 from orchestration.lib.clustering import (
     MIN_ROW_GROUPS,
+    RUN_DATES,
     cluster,
     clustered_tables,
     date_layout,
+    layout_due,
+    record_layout_check,
 )
 
 ROWS = (MIN_ROW_GROUPS + 1) * 122_880  # DuckDB's row group size
@@ -94,3 +97,11 @@ def test_the_tables_kept_by_date_are_the_models_the_manifest_marks():
         },
     }
     assert clustered_tables(nodes) == {"marts.fct_orders": "date_day"}
+
+
+def test_a_night_checks_once_on_a_warehouse_never_checked_and_a_backfill_always(warehouse):
+    assert layout_due(warehouse, 1)  # built before the check existed
+    record_layout_check(warehouse)
+    assert not layout_due(warehouse, 1)
+    assert not layout_due(warehouse, RUN_DATES)
+    assert layout_due(warehouse, RUN_DATES + 1)

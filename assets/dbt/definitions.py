@@ -23,7 +23,14 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from orchestration.lib.clustering import RUN_DATES, cluster, clustered_tables, describe, run_dates
+from orchestration.lib.clustering import (
+    cluster,
+    clustered_tables,
+    describe,
+    layout_due,
+    record_layout_check,
+    run_dates,
+)
 from orchestration.lib.dbt_project import growth_dbt_project
 from orchestration.lib.dbt_translator import GrowthDbtTranslator
 from orchestration.lib.gate_ledger import failed_gates
@@ -183,14 +190,14 @@ def growth_dbt_models(
             description="dbt build failed: " + ("; ".join(failed) or "see the dbt log above"),
             metadata={"failed_nodes": dg.MetadataValue.json(failed)},
         )
-    dates = run_dates(scope["start_date"], scope["end_date"])
-    if settings.dbt_target == "duckdb" and dates > RUN_DATES:
+    if settings.dbt_target == "duckdb":
         # a build of many dates leaves the tables built by date in no order (clustering.py)
-        nodes = json.loads(growth_dbt_project.manifest_path.read_text())["nodes"]
         with warehouse.connect() as con:
-            done = cluster(con, clustered_tables(nodes))
-        for line in describe(done):
-            context.log.info(f"sorted by date: {line}")
+            if layout_due(con, run_dates(scope["start_date"], scope["end_date"])):
+                nodes = json.loads(growth_dbt_project.manifest_path.read_text())["nodes"]
+                for line in describe(cluster(con, clustered_tables(nodes))):
+                    context.log.info(f"sorted by date: {line}")
+                record_layout_check(con)
 
 
 defs = dg.Definitions(assets=[growth_dbt_models])
