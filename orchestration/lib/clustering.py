@@ -79,12 +79,12 @@ def date_layout(con: duckdb.DuckDBPyConnection, table: str, column: str) -> Date
         [f"{quoted(schema)}.{quoted(name)}", column],
     ).fetchall()
     # a row group of several segments has a statistics row for each: its span is all of them
-    spans: dict[int, list] = {}
+    spans: dict[int, tuple[dt.date, dt.date]] = {}
     for group, stats in rows:
         if stats.get("min") is None:
             continue
-        low, high = spans.setdefault(group, [stats["min"], stats["max"]])
-        spans[group] = [min(low, stats["min"]), max(high, stats["max"])]
+        low, high = spans.get(group, (stats["min"], stats["max"]))
+        spans[group] = (min(low, stats["min"]), max(high, stats["max"]))
     if not spans:
         return None
     first = min(low for low, _ in spans.values())
@@ -140,6 +140,6 @@ def describe(done: Mapping[str, tuple[DateLayout, float]]) -> Iterable[str]:
     """One line per table `cluster` sorted, for the run's log."""
     for table, (layout, seconds) in sorted(done.items()):
         yield (
-            f"{table} ({layout.row_groups} row groups, each spanning {layout.median_span_days:.0f} "
-            f"of its {layout.range_days} days) in {seconds:.1f} s"
+            f"{table} ({layout.row_groups} row groups, the median one spanning "
+            f"{layout.median_span_days:.0f} of its {layout.range_days} days) in {seconds:.1f} s"
         )
