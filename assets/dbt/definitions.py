@@ -29,13 +29,12 @@ from orchestration.lib.clustering import (
     describe,
     layout_due,
     record_layout_check,
-    run_dates,
 )
 from orchestration.lib.dbt_project import growth_dbt_project
 from orchestration.lib.dbt_translator import GrowthDbtTranslator
 from orchestration.lib.gate_ledger import failed_gates
 from orchestration.lib.marts import SCHEMA, open_marts
-from orchestration.lib.partitions import daily_partitions, single_run
+from orchestration.lib.partitions import daily_partitions, partition_dates, single_run
 from orchestration.lib.resources import WarehouseResource
 from orchestration.lib.vacuum import fragmented_tables
 from orchestration.settings import Settings, load_settings
@@ -88,7 +87,7 @@ def with_marts_row_counts(events: list[Any], settings: Settings) -> Iterator[Any
     """dbt's events, once dbt has exited (a run on Spark), each mart's Output with the
     `dagster/row_count` counted through `open_marts`: the marts are the tables the steps after
     dbt read."""
-    nodes = json.loads(growth_dbt_project.manifest_path.read_text())["nodes"]
+    nodes = _manifest_nodes()
     relations: dict[str, str] = {}
     for event in events:
         if isinstance(event, dg.Output):
@@ -105,6 +104,11 @@ def with_marts_row_counts(events: list[Any], settings: Settings) -> Iterator[Any
             for unique_id, relation in relations.items():
                 counts[unique_id] = con.execute(f"select count(*) from {relation}").fetchall()[0][0]
     return _with_counts(events, counts.get)
+
+
+def _manifest_nodes() -> dict[str, Any]:
+    """The dbt project's nodes, by unique id, from the manifest the assets are built from."""
+    return json.loads(growth_dbt_project.manifest_path.read_text())["nodes"]
 
 
 def _failed_nodes(invocation: Any) -> list[str]:
@@ -193,9 +197,8 @@ def growth_dbt_models(
     if settings.dbt_target == "duckdb":
         # a build of many dates leaves the tables built by date in no order (clustering.py)
         with warehouse.connect() as con:
-            if layout_due(con, run_dates(scope["start_date"], scope["end_date"])):
-                nodes = json.loads(growth_dbt_project.manifest_path.read_text())["nodes"]
-                for line in describe(cluster(con, clustered_tables(nodes))):
+            if layout_due(con, len(partition_dates(context))):
+                for line in describe(cluster(con, clustered_tables(_manifest_nodes()))):
                     context.log.info(f"sorted by date: {line}")
                 record_layout_check(con)
 

@@ -131,11 +131,6 @@ def record_layout_check(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("insert into audit.date_layout values (current_localtimestamp())")
 
 
-def run_dates(start: str, end: str) -> int:
-    """The business dates of a run's scope, first and last included."""
-    return (dt.date.fromisoformat(end) - dt.date.fromisoformat(start)).days + 1
-
-
 def describe(done: Mapping[str, tuple[DateLayout, float]]) -> Iterable[str]:
     """One line per table `cluster` sorted, for the run's log."""
     for table, (layout, seconds) in sorted(done.items()):
