@@ -34,27 +34,19 @@ INPUTS = [
 ]
 
 
-def read_inputs(
-    settings: Settings, as_of: dt.date
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Paid orders of customers, acquisition channels, and each channel's spend and new
-    customers, up to as_of, sorted."""
+def read_inputs(settings: Settings, as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The history of each customer with a paid order up to as_of (ltv.customer_histories),
+    and each channel's spend and new customers up to as_of, sorted."""
+    from assets.customers.ltv import customer_histories
+
     with open_marts(settings) as con:
-        orders = con.execute(
-            "select customer_key, date_day, net_revenue from marts.fct_orders "
-            "where customer_key is not null and date_day <= ? "
-            "order by customer_key, date_day, order_id",
-            [as_of],
-        ).df()
-        customers = con.execute(
-            "select customer_key, acquisition_channel from marts.dim_customers order by 1"
-        ).df()
+        histories = customer_histories(con, "marts.fct_orders", "marts.dim_customers", as_of)
         channels = con.execute(
             "select channel, sum(spend) as spend, sum(new_customers) as new_customers "
             "from marts.mart_channel_daily where date_day <= ? group by channel order by 1",
             [as_of],
         ).df()
-    return orders, customers, channels
+    return histories, channels
 
 
 @python_mart_asset(LTV, INPUTS, "customers", {"scipy"})
@@ -71,9 +63,9 @@ def mart_customer_ltv(context: dg.AssetExecutionContext) -> dg.MaterializeResult
     if not passed:
         return dg.MaterializeResult(metadata={"dagster/row_count": 0, "as_of_date": None})
     as_of = dt.date.fromisoformat(passed[-1])
-    orders, customers, channels = read_inputs(settings, as_of)
+    histories, channels = read_inputs(settings, as_of)
     started = time.perf_counter()
-    table, fit = ltv_table(orders, customers, channels, as_of)
+    table, fit = ltv_table(histories, channels, as_of)
     fit_seconds = time.perf_counter() - started
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     if settings.dbt_target == "duckdb":

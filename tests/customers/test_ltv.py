@@ -1,21 +1,37 @@
 """mart_customer_ltv's rows (assets/customers/ltv.py) on hand-made orders: history columns,
-predictions from the fitted model, and LTV / CAC by acquisition channel. No warehouse."""
+predictions from the fitted model, and LTV / CAC by acquisition channel. The orders go through
+the warehouse's query (`customer_histories`) on an in-memory DuckDB."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 
+from assets.customers import ltv
 from assets.customers.definitions import LTV
-from assets.customers.ltv import ltv_table
 from orchestration.lib.python_marts import conform
 
 AS_OF = dt.date(2026, 6, 30)
+
+
+def ltv_table(
+    orders: pd.DataFrame, customers: pd.DataFrame, channels: pd.DataFrame, as_of: dt.date
+) -> tuple[pd.DataFrame, dict]:
+    """The mart's rows of hand-made orders and customers, summed as the asset sums them."""
+    con = duckdb.connect()
+    try:
+        con.register("fct_orders", orders)
+        con.register("dim_customers", customers)
+        histories = ltv.customer_histories(con, "fct_orders", "dim_customers", as_of)
+    finally:
+        con.close()
+    return ltv.ltv_table(histories, channels, as_of)
 
 
 def orders_of(rng: np.random.Generator, customers: int) -> pd.DataFrame:
@@ -61,8 +77,10 @@ def test_rows_fit_the_contract_one_per_customer_with_history_up_to_as_of(built):
     row = table.set_index("customer_key").loc["k0000"]
     mine = seen[seen["customer_key"] == "k0000"]
     assert row["orders"] == len(mine)
-    assert row["revenue"] == sum(mine["net_revenue"])
-    assert row["last_order_date"] == max(mine["date_day"])
+    # the mart's decimal, exact: summed as decimals, then cast to the contract's type
+    typed_row = typed.to_pandas().set_index("customer_key").loc["k0000"]
+    assert typed_row["revenue"] == sum(mine["net_revenue"])
+    assert typed_row["last_order_date"] == max(mine["date_day"])
     assert row["tenure_days"] == (AS_OF - min(mine["date_day"])).days
     assert row["recency_days"] == (max(mine["date_day"]) - min(mine["date_day"])).days
     assert row["frequency"] == mine["date_day"].nunique() - 1
@@ -152,8 +170,8 @@ def test_a_few_days_of_orders_fit_without_numpy_warnings_in_the_runs_log():
 
 
 def test_rows_follow_the_customer_keys_whatever_order_the_orders_come_in(built):
-    """Customers are numbered in key order inside ltv_table: shuffled orders, and an order
-    without a customer, give the same rows (keys, histories and predictions) and the same fit."""
+    """Shuffled orders, and an order without a customer, give the same rows (keys, histories
+    and predictions) and the same fit."""
     orders, table, metadata = built
     customers = pd.DataFrame(
         {"customer_key": sorted(orders["customer_key"].unique()), "acquisition_channel": "tmall"}
