@@ -36,20 +36,33 @@ target_dates as (
 
 ),
 
-customer_days as (
+order_neighbours as (
 
-    -- a customer's days with a paid order, with their paid days before and after
+    -- each paid order with the payment dates of the customer's orders before and after it (by
+    -- payment, then id): one sort of a year's orders serves both the spells and the cycle
+    -- (sorted twice, they were most of the model's time)
     select
         customer_key,
         date_day,
-        orders,
-        lag(date_day) over (partition by customer_key order by date_day) as previous_day,
-        lead(date_day) over (partition by customer_key order by date_day) as next_day
-    from (
-        select customer_key, date_day, count(*) as orders
-        from orders
-        group by customer_key, date_day
-    ) as per_day
+        lag(date_day) over customer_orders as previous_order_day,
+        lead(date_day) over customer_orders as next_order_day
+    from orders
+    window customer_orders as (partition by customer_key order by paid_at, order_id)
+
+),
+
+customer_days as (
+
+    -- a customer's days with a paid order, with their paid days before and after: a day's
+    -- first order follows the previous paid day's, its last precedes the next paid day's
+    select
+        customer_key,
+        date_day,
+        count(*) as orders,
+        max(case when previous_order_day <> date_day then previous_order_day end) as previous_day,
+        max(case when next_order_day <> date_day then next_order_day end) as next_day
+    from order_neighbours
+    group by customer_key, date_day
 
 ),
 
@@ -115,18 +128,13 @@ gaps as (
 
     -- days from each paid order of a customer to their next (on payment dates; two orders
     -- paid the same day are 0 days apart), counted per day of the later order and gap
-    select date_day, days_since_previous, count(*) as pairs
-    from (
-        select
-            date_day,
-            {{ days_between(
-                'lag(date_day) over (partition by customer_key order by paid_at, order_id)',
-                'date_day'
-            ) }} as days_since_previous
-        from orders
-    ) as consecutive
-    where days_since_previous is not null
-    group by date_day, days_since_previous
+    select
+        date_day,
+        {{ days_between('previous_order_day', 'date_day') }} as days_since_previous,
+        count(*) as pairs
+    from order_neighbours
+    where previous_order_day is not null
+    group by date_day, {{ days_between('previous_order_day', 'date_day') }}
 
 ),
 
