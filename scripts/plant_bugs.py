@@ -359,6 +359,20 @@ BUGS = (
         "and self.range_days >= 0",
         ("tests/test_clustering.py",),
     ),
+    Bug(
+        "a_days_second_order_counts_as_its_next_paid_day",
+        "dbt_project/models/marts/customers/mart_repurchase_daily.sql",
+        "max(case when next_order_day <> date_day then next_order_day end) as next_day",
+        "max(next_order_day) as next_day",
+        (UNIT,),
+    ),
+    Bug(
+        "clv_monetary_value_leaves_out_the_last_purchase_not_the_first",
+        "assets/customers/clv.py",
+        "then cast(sum(amount) - arg_min(amount, purchase_day) as double)",
+        "then cast(sum(amount) - arg_max(amount, purchase_day) as double)",
+        ("tests/customers/test_clv.py", "tests/customers/test_ltv.py"),
+    ),
 )
 
 
