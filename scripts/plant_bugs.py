@@ -373,6 +373,13 @@ BUGS = (
         "then cast(sum(amount) - arg_max(amount, purchase_day) as double)",
         ("tests/customers/test_clv.py", "tests/customers/test_ltv.py"),
     ),
+    Bug(
+        "a_source_is_matched_to_its_grouping_without_its_utm_medium",
+        "dbt_project/macros/channel_grouping.sql",
+        "        and {{ grouping }}.utm_medium is not distinct from {{ utm_medium }}\n",
+        "",
+        ("tests/pipeline/test_growth_marts.py",),
+    ),
 )
 
 

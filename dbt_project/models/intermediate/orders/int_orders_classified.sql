@@ -87,8 +87,7 @@ classified as (
         grouping.traffic_class
     from orders
     left join grouping
-        on {{ source_key(store='orders.store', utm_source='orders.utm_source', utm_medium='orders.utm_medium') }}
-        = grouping.source_key
+        on {{ source_matches('grouping', store='orders.store', utm_source='orders.utm_source', utm_medium='orders.utm_medium') }}
 
 )
 

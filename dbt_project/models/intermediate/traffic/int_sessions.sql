@@ -247,8 +247,7 @@ sessions as (
         all_sessions.variant
     from all_sessions
     left join grouping
-        on {{ source_key(utm_source='all_sessions.utm_source', utm_medium='all_sessions.utm_medium', referrer=share_link_referrer('all_sessions.referrer_customer_key')) }}
-        = grouping.source_key
+        on {{ source_matches('grouping', utm_source='all_sessions.utm_source', utm_medium='all_sessions.utm_medium', referrer=share_link_referrer('all_sessions.referrer_customer_key')) }}
 
 )
 

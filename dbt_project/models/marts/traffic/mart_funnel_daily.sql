@@ -47,7 +47,7 @@ content as (
         sum(posts.link_clicks) as clicks
     from posts
     inner join content_channels
-        on {{ source_key(utm_source='posts.platform') }} = content_channels.source_key
+        on {{ source_matches('content_channels', utm_source='posts.platform') }}
     group by posts.stat_date, content_channels.channel
 
 ),
