@@ -81,7 +81,7 @@ def clean_transactions(frame: pd.DataFrame) -> pd.DataFrame:
             f"expected {', '.join(REQUIRED_COLUMNS)}"
         )
     raw_dates = frame["date"]
-    # the warehouse's dates arrive as datetime64: only other input goes through text
+    # dates already datetime64 skip the parse: only other input goes through text
     if pd.api.types.is_datetime64_dtype(raw_dates):
         dates = raw_dates
     else:
@@ -102,7 +102,7 @@ def clean_transactions(frame: pd.DataFrame) -> pd.DataFrame:
     ids = frame["customer_id"]
     clean = pd.DataFrame(
         {
-            # integer ids (ltv_table's codes) stay integers: they group faster than their text
+            # integer ids stay integers: they group (and sort) as numbers, not as text
             "customer_id": ids if pd.api.types.is_integer_dtype(ids) else ids.astype(str),
             "date": dates.dt.normalize(),
             "amount": amounts.astype(float),
