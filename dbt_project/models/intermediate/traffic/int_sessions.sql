@@ -61,8 +61,10 @@ single_hits as (
 
 ),
 
-repeat_hits as (
+repeat_hits as {{ streamed_cte() }} (
 
+    -- read twice (the window passes, the sessions' columns) and computed each time: DuckDB
+    -- kept a large day's 3.2M repeat hits whole for it, 0.9 s more of the model's 10 s
     select events.*
     from events
     inner join repeat_devices
