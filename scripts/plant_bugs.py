@@ -380,6 +380,20 @@ BUGS = (
         "",
         ("tests/pipeline/test_growth_marts.py",),
     ),
+    Bug(
+        "a_device_day_is_one_session_though_its_first_hit_is_direct_before_a_campaign",
+        "dbt_project/models/intermediate/traffic/int_sessions.sql",
+        "                and first_hit.campaign_key is not null\n",
+        "",
+        (UNIT,),
+    ),
+    Bug(
+        "a_device_days_first_hit_is_its_last",
+        "dbt_project/macros/cross_db.sql",
+        "{% macro default__first_row_of(columns, order_by) -%}\n    arg_min(",
+        "{% macro default__first_row_of(columns, order_by) -%}\n    arg_max(",
+        (UNIT,),
+    ),
 )
 
 

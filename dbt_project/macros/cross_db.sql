@@ -29,6 +29,25 @@
     coalesce(json_array_length({{ items_json }}), 0)
 {%- endmacro %}
 
+{#- A group's first row in the order of `order_by` (columns whose values are unique within the
+    group), as one struct of `columns` read with `.column`: the row's own values, nulls too
+    (DuckDB's arg_min skips a null value; a struct is never null). -#}
+{% macro first_row_of(columns, order_by) -%}
+    {{ return(adapter.dispatch('first_row_of', 'growth')(columns, order_by)) }}
+{%- endmacro %}
+{% macro default__first_row_of(columns, order_by) -%}
+    arg_min(
+        struct_pack({% for c in columns %}{{ c }} := {{ c }}{{ ', ' if not loop.last }}{% endfor %}),
+        struct_pack({% for c in order_by %}k{{ loop.index }} := {{ c }}{{ ', ' if not loop.last }}{% endfor %})
+    )
+{%- endmacro %}
+{% macro spark__first_row_of(columns, order_by) -%}
+    min_by(
+        named_struct({% for c in columns %}'{{ c }}', {{ c }}{{ ', ' if not loop.last }}{% endfor %}),
+        named_struct({% for c in order_by %}'k{{ loop.index }}', {{ c }}{{ ', ' if not loop.last }}{% endfor %})
+    )
+{%- endmacro %}
+
 {#- The last non-null value of `value` among the rows of the window so far (the current row
     included, or only those before it). -#}
 {% macro last_non_null(value, partition_by, order_by, preceding_only=false) -%}
