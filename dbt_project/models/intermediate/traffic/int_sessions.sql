@@ -1,4 +1,9 @@
-{{ config(**incremental_by_date('session_date', tested_by_rebuilt_dates=['events'])) }}
+{%- set model_config = incremental_by_date('session_date', tested_by_rebuilt_dates=['events']) -%}
+{#- a table kept from before `direct_hits` gets the column, null on its older rows: the visitor
+    counts read only the dates a run rebuilds (their own, and int_sessions's), and a full build
+    fills every row -#}
+{%- do model_config.update({'on_schema_change': 'append_new_columns'}) -%}
+{{ config(**model_config) }}
 -- tested by the dates a run rebuilt: a session's key holds its date
 
 -- depends_on: {{ ref('int_rebuilt_dates') }}
@@ -87,6 +92,7 @@ repeat_days as (
         {{ first_row_of(['platform', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'referrer_customer_key', 'campaign_key'], ['event_time', 'event_id']) }}
             as first_hit,
         count(campaign_key) as campaign_hits,
+        count(*) - count(campaign_key) as direct_hits,
         min(campaign_key) as least_campaign_key,
         max(campaign_key) as greatest_campaign_key,
         -- a login during the session identifies it (two logins on one device and session:
@@ -224,6 +230,7 @@ split_sessions as (
             as is_touch,
         max(event_time) as ended_at,
         count(*) as events,
+        sum(case when campaign_key is null then 1 else 0 end) as direct_hits,
         max(customer_key) as customer_key,
         sum(case when event_type = 'page_view' then 1 else 0 end) as page_views,
         sum(case when event_type = 'lead_submit' then 1 else 0 end) as leads,
@@ -258,6 +265,7 @@ all_sessions as {{ streamed_cte() }} (
         first_hit.campaign_key is not null as is_touch,
         ended_at,
         events,
+        direct_hits,
         customer_key,
         page_views,
         leads,
@@ -286,6 +294,7 @@ all_sessions as {{ streamed_cte() }} (
         campaign_key is not null as is_touch,
         event_time as ended_at,
         cast(1 as bigint) as events,
+        case when campaign_key is null then 1 else 0 end as direct_hits,
         customer_key,
         case when event_type = 'page_view' then 1 else 0 end as page_views,
         case when event_type = 'lead_submit' then 1 else 0 end as leads,
@@ -328,6 +337,9 @@ sessions as (
         grouping.channel,
         grouping.traffic_class,
         cast(all_sessions.events as integer) as events,
+        -- its hits without UTM or referral information: in a session that came with some, they
+        -- are direct hits of their own (int_visitors_daily counts the device as direct too)
+        cast(all_sessions.direct_hits as integer) as direct_hits,
         cast(all_sessions.page_views as integer) as page_views,
         cast(all_sessions.leads as integer) as leads,
         cast(all_sessions.add_to_carts as integer) as add_to_carts,

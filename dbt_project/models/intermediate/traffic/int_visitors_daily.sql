@@ -2,14 +2,14 @@
 
 -- depends_on: {{ ref('int_rebuilt_dates') }}
 
-{#- Distinct devices per day, channel and traffic class, of the hits of the rebuilt dates. Most
-    devices of a day hit once (6.0M of a large day's 6.6M): such a device is one session of one
-    hit in int_sessions, its channel that hit's own, and it counts once wherever it counts. Only
-    the devices with several hits are counted distinct, from their hits (int_hit_sources's rule,
-    macro hit_sources): a session's later hits without campaign information are direct hits of
-    their own, which its row does not show. Distinct counts over every hit of a large day took
-    15 s of the cores (6.6 s this way), and the hits, kept whole for them, spilled past the
-    memory limit. #}
+{#- Distinct devices per day, channel and traffic class, of the sessions of the rebuilt dates.
+    A device counts on each channel its hits came through (int_hit_sources's rule): a session's
+    first hit and every campaign hit of it come through the session's own source, and its hits
+    without UTM or referral information (`direct_hits`) are direct hits of their own. So the
+    sessions alone give every device's channels, where reading the hits again took most of a
+    large day's model (3 s of 9M hits). Most devices of a day hit once (6.0M of a large day's
+    6.6M): such a device is one session and counts once wherever it counts; only the devices
+    with several hits are counted distinct. #}
 
 with
 
@@ -17,7 +17,7 @@ with
 
 sessions as (
 
-    select anonymous_id, session_date, session_number, events, channel, traffic_class
+    select anonymous_id, session_date, session_number, events, direct_hits, is_touch, channel, traffic_class
     from {{ ref('int_sessions') }}
     {%- if rebuilding %}
     where {{ date_in('session_date', rebuilt_date_values(['events'])) }}
@@ -25,10 +25,26 @@ sessions as (
 
 ),
 
+no_source as (
+
+    select
+        cast(null as {{ dbt.type_string() }}) as utm_source,
+        cast(null as {{ dbt.type_string() }}) as utm_medium,
+        cast(null as {{ dbt.type_string() }}) as has_referrer
+
+),
+
+direct as (
+
+    -- the channel and traffic class of a hit without UTM or referral information (the seed's)
+    {{ grouped_sources('no_source', utm_source='utm_source', utm_medium='utm_medium', referrer='has_referrer') }}
+
+),
+
 repeat_devices as (
 
     -- a device with more than one hit that day: a session of several hits, or several sessions
-    select distinct anonymous_id, session_date as event_date
+    select distinct anonymous_id, session_date
     from sessions
     where events > 1 or session_number > 1
 
@@ -47,30 +63,44 @@ single_hit_devices as (
         and not exists (
             select 1 from repeat_devices
             where repeat_devices.anonymous_id = sessions.anonymous_id
-                and repeat_devices.event_date = sessions.session_date
+                and repeat_devices.session_date = sessions.session_date
         )
 
 ),
 
-repeat_device_hits as (
+repeat_device_sessions as (
 
-    -- the filter sits under the hits' grouping (macro hit_sources): the hits of every device,
-    -- grouped first, took a second more
-    select event_date, anonymous_id, channel, traffic_class
-    from (
-        {{ hit_sources(in_rebuilt_event_dates() ~ ' and exists (
-            select 1 from repeat_devices
-            where repeat_devices.anonymous_id = stg_events__events.anonymous_id
-                and repeat_devices.event_date = stg_events__events.event_date
-        )') }}
-    ) as hits
+    select sessions.*
+    from sessions
+    inner join repeat_devices
+        on sessions.anonymous_id = repeat_devices.anonymous_id
+        and sessions.session_date = repeat_devices.session_date
+
+),
+
+repeat_device_channels as (
+
+    select session_date as event_date, anonymous_id, channel, traffic_class
+    from repeat_device_sessions
+
+    union all
+
+    -- a campaign session's direct hits: a direct session's channel is direct already
+    select
+        repeat_device_sessions.session_date as event_date,
+        repeat_device_sessions.anonymous_id,
+        direct.channel,
+        direct.traffic_class
+    from repeat_device_sessions
+    cross join direct
+    where repeat_device_sessions.is_touch and repeat_device_sessions.direct_hits > 0
 
 ),
 
 counted as (
 
     -- a device that arrived through two classes counts in both
-    {%- for relation, visitors in [('single_hit_devices', 'count(*)'), ('repeat_device_hits', 'count(distinct anonymous_id)')] %}
+    {%- for relation, visitors in [('single_hit_devices', 'count(*)'), ('repeat_device_channels', 'count(distinct anonymous_id)')] %}
     select
         event_date as date_day,
         case
