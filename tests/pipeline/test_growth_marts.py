@@ -46,6 +46,29 @@ def test_spend_by_channel_and_visitors_by_traffic_class_are_the_true_ones(simula
     assert sum(spend.values()) > 0 and sum(visitors.values()) > 0
 
 
+def test_visitors_counted_from_the_sessions_are_the_devices_of_each_channels_hits(simulated_run):
+    """int_visitors_daily counts a device on its sessions' channels and on direct for a campaign
+    session's hits without campaign information; int_hit_sources groups every hit by its own
+    source. Both must give each channel of each day the same devices."""
+    settings, _, _ = simulated_run
+    from_hits = query(
+        settings,
+        "select event_date, channel, count(distinct anonymous_id) "
+        "from intermediate.int_hit_sources group by 1, 2 order by 1, 2",
+    )
+    from_sessions = query(
+        settings,
+        "select date_day, dimension_value, visitors from intermediate.int_visitors_daily "
+        "where dimension = 'channel' order by 1, 2",
+    )
+    assert from_sessions == from_hits
+    # campaign sessions with direct hits of their own are what the sessions' rows alone miss
+    assert query(
+        settings,
+        "select count(*) from intermediate.int_sessions where is_touch and direct_hits > 0",
+    )[0][0] > 0
+
+
 def test_every_order_lands_in_exactly_one_channel_on_its_day(simulated_run):
     settings, _, _ = simulated_run
     by_channel = query(
