@@ -388,6 +388,13 @@ BUGS = (
         (UNIT,),
     ),
     Bug(
+        "a_devices_later_touches_of_a_day_are_journeys_of_their_own",
+        "dbt_project/models/intermediate/traffic/int_journeys.sql",
+        "    where session_number > 1\n",
+        "    where false\n",
+        (f"{PIPELINE}/test_attribution_data_driven.py::test_journeys_hold_every_touch_once_in_time_order",),
+    ),
+    Bug(
         "a_device_days_first_hit_is_its_last",
         "dbt_project/macros/cross_db.sql",
         "{% macro default__first_row_of(columns, order_by) -%}\n    arg_min(",

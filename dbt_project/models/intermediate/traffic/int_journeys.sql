@@ -42,7 +42,7 @@ converting as (
 
 touches as (
 
-    select session_key, anonymous_id, session_date, started_at, channel, traffic_class
+    select session_key, anonymous_id, session_date, session_number, started_at, channel, traffic_class
     from {{ ref('int_sessions') }}
     where is_touch
     {%- if rebuilding %}
@@ -72,11 +72,25 @@ unpathed as (
 
 ),
 
+later_touch_days as (
+
+    -- a device's second touch of a day is a later session of it: only those days can hold
+    -- several touches (10,072 of a large day's 3.5M touches; grouping every touch took most
+    -- of the model)
+    select distinct anonymous_id, session_date
+    from unpathed
+    where session_number > 1
+
+),
+
 repeat_touch_days as (
 
-    select anonymous_id, session_date
+    select unpathed.anonymous_id, unpathed.session_date
     from unpathed
-    group by anonymous_id, session_date
+    inner join later_touch_days
+        on unpathed.anonymous_id = later_touch_days.anonymous_id
+        and unpathed.session_date = later_touch_days.session_date
+    group by unpathed.anonymous_id, unpathed.session_date
     having count(*) > 1
 
 ),
