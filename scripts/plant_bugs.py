@@ -395,6 +395,13 @@ BUGS = (
         (f"{PIPELINE}/test_attribution_data_driven.py::test_journeys_hold_every_touch_once_in_time_order",),
     ),
     Bug(
+        "a_journey_of_one_touch_never_ends",
+        "dbt_project/models/intermediate/traffic/int_journey_transitions_daily.sql",
+        "    where step_number >= steps\n",
+        "    where step_number >= steps and steps > 1\n",
+        (UNIT,),
+    ),
+    Bug(
         "a_device_days_first_hit_is_its_last",
         "dbt_project/macros/cross_db.sql",
         "{% macro default__first_row_of(columns, order_by) -%}\n    arg_min(",

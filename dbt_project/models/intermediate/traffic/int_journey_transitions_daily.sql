@@ -9,15 +9,31 @@
 
 with
 
-journeys as (
+journeys as {{ streamed_cte() }} (
 
-    select
-        *,
-        lead(channel) over (partition by journey_id order by step_number) as next_channel
+    select date_day, journey_id, converted, step_number, steps, channel, gmv
     from {{ ref('int_journeys') }}
     {%- if is_daily_run() %}
     where {{ journey_dates('date_day') }}
     {%- endif %}
+
+),
+
+multi_step_journeys as (
+
+    -- the touch after each touch, in journeys of several: most journeys are one touch (3.5M of
+    -- a large day's 3.55M), whose way out is the journey's end, and sorting them for it took
+    -- most of the model
+    select
+        date_day,
+        converted,
+        step_number,
+        steps,
+        channel,
+        gmv,
+        lead(channel) over (partition by journey_id order by step_number) as next_channel
+    from journeys
+    where steps > 1
 
 ),
 
@@ -30,18 +46,22 @@ steps as (
 
     union all
 
-    -- ... and out of every touch: into the next, or the journey's end
+    -- ... out of every touch but the last, into the next ...
+    select date_day, converted, channel as from_state, next_channel as to_state, gmv
+    from multi_step_journeys
+    where step_number < steps
+
+    union all
+
+    -- ... and out of the last, into the journey's end
     select
         date_day,
         converted,
         channel as from_state,
-        case
-            when step_number < steps then next_channel
-            when converted then '(conversion)'
-            else '(null)'
-        end as to_state,
+        case when converted then '(conversion)' else '(null)' end as to_state,
         gmv
     from journeys
+    where step_number >= steps
 
 )
 
