@@ -392,7 +392,9 @@ BUGS = (
         "dbt_project/models/intermediate/traffic/int_journeys.sql",
         "    where session_number > 1\n",
         "    where false\n",
-        (f"{PIPELINE}/test_attribution_data_driven.py::test_journeys_hold_every_touch_once_in_time_order",),
+        (
+            f"{PIPELINE}/test_attribution_data_driven.py::test_journeys_hold_every_touch_once_in_time_order",
+        ),
     ),
     Bug(
         "a_journey_of_one_touch_never_ends",

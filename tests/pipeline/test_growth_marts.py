@@ -63,10 +63,13 @@ def test_visitors_counted_from_the_sessions_are_the_devices_of_each_channels_hit
     )
     assert from_sessions == from_hits
     # campaign sessions with direct hits of their own are what the sessions' rows alone miss
-    assert query(
-        settings,
-        "select count(*) from intermediate.int_sessions where is_touch and direct_hits > 0",
-    )[0][0] > 0
+    assert (
+        query(
+            settings,
+            "select count(*) from intermediate.int_sessions where is_touch and direct_hits > 0",
+        )[0][0]
+        > 0
+    )
 
 
 def test_every_order_lands_in_exactly_one_channel_on_its_day(simulated_run):
