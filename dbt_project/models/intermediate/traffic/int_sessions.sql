@@ -5,6 +5,22 @@
 {%- do model_config.update({'on_schema_change': 'append_new_columns'}) -%}
 {{ config(**model_config) }}
 -- tested by the dates a run rebuilt: a session's key holds its date
+{#- What a session sums of its hits, the same whether its hits were sorted into sessions or not -#}
+{%- set hit_totals -%}
+count(*) as events,
+        sum(case when campaign_key is null then 1 else 0 end) as direct_hits,
+        -- a login during the session identifies it (two logins on one device and session:
+        -- the greater key, so both engines agree)
+        max(customer_key) as customer_key,
+        sum(case when event_type = 'page_view' then 1 else 0 end) as page_views,
+        sum(case when event_type = 'lead_submit' then 1 else 0 end) as leads,
+        sum(case when event_type = 'add_to_cart' then 1 else 0 end) as add_to_carts,
+        sum(case when event_type = 'checkout' then 1 else 0 end) as checkouts,
+        sum(case when event_type = 'purchase' then 1 else 0 end) as purchases,
+        sum(case when event_type = 'share' then 1 else 0 end) as shares,
+        max(experiment_id) as experiment_id,
+        max(variant) as variant
+{%- endset %}
 
 -- depends_on: {{ ref('int_rebuilt_dates') }}
 
@@ -88,24 +104,12 @@ repeat_days as (
         event_date,
         min(event_time) as started_at,
         max(event_time) as ended_at,
-        count(*) as events,
         {{ first_row_of(['platform', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'referrer_customer_key', 'campaign_key'], ['event_time', 'event_id']) }}
             as first_hit,
         count(campaign_key) as campaign_hits,
-        count(*) - count(campaign_key) as direct_hits,
         min(campaign_key) as least_campaign_key,
         max(campaign_key) as greatest_campaign_key,
-        -- a login during the session identifies it (two logins on one device and session:
-        -- the greater key, so both engines agree)
-        max(customer_key) as customer_key,
-        sum(case when event_type = 'page_view' then 1 else 0 end) as page_views,
-        sum(case when event_type = 'lead_submit' then 1 else 0 end) as leads,
-        sum(case when event_type = 'add_to_cart' then 1 else 0 end) as add_to_carts,
-        sum(case when event_type = 'checkout' then 1 else 0 end) as checkouts,
-        sum(case when event_type = 'purchase' then 1 else 0 end) as purchases,
-        sum(case when event_type = 'share' then 1 else 0 end) as shares,
-        max(experiment_id) as experiment_id,
-        max(variant) as variant
+        {{ hit_totals }}
     from repeat_hits
     group by anonymous_id, event_date
 
@@ -229,17 +233,7 @@ split_sessions as (
         max(case when starts_session = 1 and campaign_key is not null then 1 else 0 end) = 1
             as is_touch,
         max(event_time) as ended_at,
-        count(*) as events,
-        sum(case when campaign_key is null then 1 else 0 end) as direct_hits,
-        max(customer_key) as customer_key,
-        sum(case when event_type = 'page_view' then 1 else 0 end) as page_views,
-        sum(case when event_type = 'lead_submit' then 1 else 0 end) as leads,
-        sum(case when event_type = 'add_to_cart' then 1 else 0 end) as add_to_carts,
-        sum(case when event_type = 'checkout' then 1 else 0 end) as checkouts,
-        sum(case when event_type = 'purchase' then 1 else 0 end) as purchases,
-        sum(case when event_type = 'share' then 1 else 0 end) as shares,
-        max(experiment_id) as experiment_id,
-        max(variant) as variant
+        {{ hit_totals }}
     from numbered
     group by anonymous_id, event_date, session_number
 
