@@ -75,8 +75,8 @@ unpathed as (
 later_touch_days as (
 
     -- a device's second touch of a day is a later session of it: only those days can hold
-    -- several touches (10,072 of a large day's 3.5M touches; grouping every touch took most
-    -- of the model)
+    -- several touches (10,072 of a large day's 3.5M touches are on them; grouping every touch
+    -- took most of the model)
     select distinct anonymous_id, session_date
     from unpathed
     where session_number > 1
