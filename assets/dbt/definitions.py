@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
 
 from orchestration.lib.clustering import (
     cluster,
@@ -36,6 +36,7 @@ from orchestration.lib.gate_ledger import failed_gates
 from orchestration.lib.marts import SCHEMA, open_marts
 from orchestration.lib.partitions import daily_partitions, partition_dates, single_run
 from orchestration.lib.resources import WarehouseResource
+from orchestration.lib.seed_loads import record_seed_loads, unchanged_seeds
 from orchestration.lib.vacuum import fragmented_tables
 from orchestration.settings import Settings, load_settings
 
@@ -111,6 +112,34 @@ def _manifest_nodes() -> dict[str, Any]:
     return json.loads(growth_dbt_project.manifest_path.read_text())["nodes"]
 
 
+def _unchanged_seed_outputs(
+    context: dg.AssetExecutionContext, con: Any, unchanged: Mapping[str, dt.datetime]
+) -> Iterator[dg.Output]:
+    """An Output for each seed of the run left out of its build as last loaded: its table
+    holds the seed of these dates, which the asset's partitions then show (a partition left
+    missing would look like a seed never loaded)."""
+    nodes = _manifest_nodes()
+    by_name = {n["name"]: n for n in nodes.values() if n.get("resource_type") == "seed"}
+    for name, loaded_at in sorted(unchanged.items()):
+        node = by_name[name]
+        key = get_asset_key_for_model([context.assets_def], name)
+        if key not in context.selected_asset_keys:
+            continue
+        rows = con.execute(f'select count(*) from "{node["schema"]}"."{node["alias"]}"').fetchall()
+        yield dg.Output(
+            None,
+            output_name=context.assets_def.get_output_name_for_asset_key(key),
+            metadata={
+                "unique_id": node["unique_id"],
+                "reloaded": False,
+                "loaded_and_tested_at": dg.MetadataValue.timestamp(
+                    loaded_at.replace(tzinfo=dt.UTC)
+                ),
+                "dagster/row_count": rows[0][0],
+            },
+        )
+
+
 def _failed_nodes(invocation: Any) -> list[str]:
     try:
         results = invocation.get_artifact("run_results.json").get("results", [])
@@ -152,9 +181,19 @@ def growth_dbt_models(
 ) -> Iterator[Any]:
     # every held-back date, not only this run's: a later folder must not bring a held-back
     # date back into the marts through its late records
+    settings = load_settings()
+    project_dir = Path(growth_dbt_project.project_dir)
     with warehouse.connect(read_only=True) as con:
         held_back = failed_gates(con, landed_data_only=True)
         fragmented = fragmented_tables(con)
+        # Spark's seed tables are not in this file: there every build loads them
+        unchanged = (
+            unchanged_seeds(con, _manifest_nodes(), project_dir)
+            if settings.dbt_target == "duckdb"
+            else {}
+        )
+        # before dbt's events: Dagster takes a multi-asset's outputs in the graph's order
+        seed_outputs = list(_unchanged_seed_outputs(context, con, unchanged))
     scope = run_scope(context, sorted(held_back))
     scope["vacuum"] = bool(fragmented)
     if fragmented:
@@ -163,12 +202,16 @@ def growth_dbt_models(
             + ", ".join(f"{t} {d:,} of {d + n:,}" for t, (d, n) in sorted(fragmented.items()))
         )
     context.log.info(f"dbt build for business dates {scope['start_date']}..{scope['end_date']}")
+    if unchanged:
+        context.log.info(
+            "seeds as they were last loaded and tested, left out of this build with their "
+            f"tests: {', '.join(sorted(unchanged))}"
+        )
     for date, gates in held_back.items():
         context.log.warning(f"{date} is held back (it failed {', '.join(gates)})")
     # unit tests pin down the models' code on hand-made rows: CI runs them (make test), the
     # nightly build runs the data tests (and an incremental model's unit test needs the model
     # to exist already, which a first build has not)
-    settings = load_settings()
     # On DuckDB each table's row count comes from its model's post-hook, so its events pass on
     # while dbt goes on; on Spark they are held until dbt exits, when the marts can be counted.
     counts = settings.dbt_run_target / "row_counts" if settings.dbt_target == "duckdb" else None
@@ -176,18 +219,30 @@ def growth_dbt_models(
         shutil.rmtree(counts, ignore_errors=True)  # a count left by an earlier run is no count
         counts.mkdir(parents=True)
         scope["row_counts_dir"] = str(counts)
+    args = ["build", "--exclude-resource-type", "unit_test"]
+    if unchanged:
+        args += ["--exclude", " ".join(sorted(unchanged))]
     invocation = started_with_scope(
         dbt,
         scope,
-        args=["build", "--exclude-resource-type", "unit_test"],
+        args=args,
         context=context,
         raise_on_error=False,
         target_path=settings.dbt_run_target,
     )
+    yield from seed_outputs
     if counts is not None:
         yield from with_recorded_row_counts(invocation.stream(), counts)
     else:
         yield from with_marts_row_counts(list(invocation.stream()), settings)
+    if settings.dbt_target == "duckdb":
+        with warehouse.connect() as con:
+            record_seed_loads(
+                con,
+                invocation.get_artifact("manifest.json")["nodes"],
+                invocation.get_artifact("run_results.json").get("results", []),
+                project_dir,
+            )
     if not invocation.is_successful():
         failed = _failed_nodes(invocation)
         raise dg.Failure(

@@ -9,9 +9,11 @@ import json
 import os
 import shutil
 
+import dagster as dg
 import duckdb
+from dagster_dbt import get_asset_key_for_model
 
-from assets.dbt.definitions import RUN_SCOPE_ENV, started_with_scope
+from assets.dbt.definitions import RUN_SCOPE_ENV, growth_dbt_models, started_with_scope
 from tests.dbt.conftest import run_dbt
 from tests.pipeline.e2e import END
 
@@ -83,6 +85,38 @@ def test_a_run_reaches_dbt_as_its_scope_and_dbt_parses_only_what_changed(simulat
     last_invocation = log[log.rindex("Running with dbt") :]
     assert "Partial parsing enabled" in last_invocation
     assert "Unable to do partial parsing" not in last_invocation
+
+
+def test_a_nightly_run_leaves_out_the_seeds_last_loaded_and_tested(simulated_run):
+    """The backfill loaded and tested every seed; the nights after it, with the same seed
+    files, leave them and their tests out of dbt, and their assets say so."""
+    settings, _, _ = simulated_run
+    manifest = json.loads((settings.dbt_run_target / "manifest.json").read_text())
+    seeds = {uid for uid, n in manifest["nodes"].items() if n["resource_type"] == "seed"}
+    seed_tests = {
+        uid
+        for uid, n in manifest["nodes"].items()
+        if n["resource_type"] == "test" and set(n["depends_on"]["nodes"]) & seeds
+    }
+    assert len(seeds) > 5 and seed_tests
+    last = json.loads((settings.dbt_run_target / "run_results.json").read_text())
+    ran = {r["unique_id"] for r in last["results"]}
+    assert "model.growth.int_sessions" in ran
+    assert not ran & (seeds | seed_tests)
+
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        recorded = {seed for (seed,) in con.execute("select seed from audit.seed_loads").fetchall()}
+    finally:
+        con.close()
+    assert recorded == seeds
+
+    key = get_asset_key_for_model([growth_dbt_models], "channel_grouping_rules")
+    events = dg.DagsterInstance.get().fetch_materializations(key, limit=100).records
+    metadata = [e.asset_materialization.metadata for e in events]
+    assert any("reloaded" not in m for m in metadata)  # the backfill's load
+    latest = max(events, key=lambda e: e.timestamp).asset_materialization.metadata
+    assert latest["reloaded"].value is False
 
 
 def test_the_run_scope_is_in_the_dbt_process_environment_only(monkeypatch):
