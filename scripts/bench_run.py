@@ -41,7 +41,9 @@ night then compacts only what it closes itself.
 
 A single day's fresh home gets the same untimed `dbt parse` first: a nightly run finds the
 partial-parse state of the night before, and only the first night after a deployment parses the
-whole project.
+whole project. Both homes then get their seeds loaded and tested, untimed: a nightly run finds
+them as the night before left them and leaves them out of its build until their files change
+(`orchestration/lib/seed_loads.py`); only a first night, or one after a seed's edit, loads them.
 
 Each run's CPU seconds (user and system, of its process and every process it waited for: dbt,
 the forecast's workers) are measured beside its wall seconds, and history mode compares them
@@ -170,6 +172,35 @@ def _child_parse() -> None:
 
     dbt = build_resources()["dbt"]
     dbt.cli(["parse"], target_path=load_settings().dbt_run_target).wait()
+
+
+def _child_seeds() -> None:
+    """In a fresh process: the seeds loaded, tested and recorded as the night before the timed
+    one left them (orchestration/lib/seed_loads.py); a nightly run finds them so and leaves
+    them out of its dbt build until their files change."""
+    import duckdb
+
+    from orchestration.lib.dbt_project import growth_dbt_project
+    from orchestration.lib.resources import build_resources
+    from orchestration.lib.seed_loads import record_seed_loads
+    from orchestration.settings import load_settings
+
+    settings = load_settings()
+    invocation = (
+        build_resources()["dbt"]
+        .cli(
+            ["build", "--select", "resource_type:seed", "--exclude-resource-type", "unit_test"],
+            target_path=settings.dbt_run_target,
+        )
+        .wait()
+    )
+    with duckdb.connect(str(settings.warehouse)) as con:
+        record_seed_loads(
+            con,
+            invocation.get_artifact("manifest.json")["nodes"],
+            invocation.get_artifact("run_results.json")["results"],
+            Path(growth_dbt_project.project_dir),
+        )
 
 
 def _child_forecast_forms(date: str) -> None:
@@ -460,9 +491,12 @@ def _flush_written_pages() -> None:
 
 
 def _parse_untimed(what: str) -> None:
-    """`dbt parse` of this checkout's project into the home (`_child_parse`), untimed."""
+    """`dbt parse` of this checkout's project into the home (`_child_parse`), then its seeds
+    loaded and tested (`_child_seeds`), untimed."""
     _say(f"  dbt parse of this checkout's project into {what} (untimed)")
     subprocess.run([sys.executable, __file__, "--child-parse"], check=True, capture_output=True)
+    _say(f"  this checkout's seeds loaded and tested into {what} (untimed)")
+    subprocess.run([sys.executable, __file__, "--child-seeds"], check=True, capture_output=True)
 
 
 def measure_day(
@@ -654,6 +688,9 @@ def main() -> None:
         return
     if len(sys.argv) > 1 and sys.argv[1] == "--child-parse":
         _child_parse()
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--child-seeds":
+        _child_seeds()
         return
     if len(sys.argv) > 1 and sys.argv[1] == "--child-run":
         _child_run(*sys.argv[2:5])
