@@ -28,6 +28,7 @@ FORECASTER = "tests/supply/test_forecaster.py"
 SUPPLY = "tests/supply/test_supply_marts.py"
 CONTENT_CRM = "tests/pipeline/test_content_crm.py"
 MARKOV = "tests/traffic/test_markov.py"
+SEED_LOADS = "tests/test_seed_loads.py"
 
 
 @dataclass(frozen=True)
@@ -395,6 +396,41 @@ BUGS = (
         (
             f"{PIPELINE}/test_attribution_data_driven.py::test_journeys_hold_every_touch_once_in_time_order",
         ),
+    ),
+    Bug(
+        "a_seed_whose_test_failed_is_left_out_of_later_builds",
+        "orchestration/lib/seed_loads.py",
+        "all(status.get(t) in PASSED for t in tests)",
+        "any(status.get(t) in PASSED for t in tests)",
+        (SEED_LOADS,),
+    ),
+    Bug(
+        "an_edited_seed_file_goes_unnoticed",
+        "orchestration/lib/seed_loads.py",
+        'files = [node["original_file_path"], "dbt_project.yml"]',
+        'files = ["dbt_project.yml"]',
+        (SEED_LOADS,),
+    ),
+    Bug(
+        "a_dropped_seed_table_is_not_loaded_again",
+        "orchestration/lib/seed_loads.py",
+        'and (node["schema"], node["alias"]) in tables',
+        "and True",
+        (SEED_LOADS,),
+    ),
+    Bug(
+        "a_seed_table_loaded_by_hand_is_trusted",
+        "orchestration/lib/seed_loads.py",
+        "            and contents == _table_contents(con, node)\n",
+        "",
+        (SEED_LOADS,),
+    ),
+    Bug(
+        "the_nightly_build_loads_every_seed_again",
+        "assets/dbt/definitions.py",
+        '    if unchanged:\n        args += ["--exclude"',
+        '    if False:\n        args += ["--exclude"',
+        ("tests/pipeline/test_nightly_dbt_tests.py",),
     ),
     Bug(
         "a_journey_of_one_touch_never_ends",

@@ -113,12 +113,14 @@ def _manifest_nodes() -> dict[str, Any]:
 
 
 def _unchanged_seed_outputs(
-    context: dg.AssetExecutionContext, con: Any, unchanged: Mapping[str, dt.datetime]
+    context: dg.AssetExecutionContext,
+    con: Any,
+    nodes: Mapping[str, Any],
+    unchanged: Mapping[str, dt.datetime],
 ) -> Iterator[dg.Output]:
     """An Output for each seed of the run left out of its build as last loaded: its table
     holds the seed of these dates, which the asset's partitions then show (a partition left
     missing would look like a seed never loaded)."""
-    nodes = _manifest_nodes()
     by_name = {n["name"]: n for n in nodes.values() if n.get("resource_type") == "seed"}
     for name, loaded_at in sorted(unchanged.items()):
         node = by_name[name]
@@ -187,13 +189,10 @@ def growth_dbt_models(
         held_back = failed_gates(con, landed_data_only=True)
         fragmented = fragmented_tables(con)
         # Spark's seed tables are not in this file: there every build loads them
-        unchanged = (
-            unchanged_seeds(con, _manifest_nodes(), project_dir)
-            if settings.dbt_target == "duckdb"
-            else {}
-        )
+        nodes = _manifest_nodes() if settings.dbt_target == "duckdb" else {}
+        unchanged = unchanged_seeds(con, nodes, project_dir) if nodes else {}
         # before dbt's events: Dagster takes a multi-asset's outputs in the graph's order
-        seed_outputs = list(_unchanged_seed_outputs(context, con, unchanged))
+        seed_outputs = list(_unchanged_seed_outputs(context, con, nodes, unchanged))
     scope = run_scope(context, sorted(held_back))
     scope["vacuum"] = bool(fragmented)
     if fragmented:

@@ -9,11 +9,12 @@ seed test to start.
 
 What was loaded is recorded per seed in the warehouse (`audit.seed_loads`): a fingerprint of the
 files that make the seed's table (its CSV, the YAML that configures it, dbt_project.yml) and of
-dbt's version, written when the seed loaded and every one of its tests passed in a build. A
-night whose fingerprint matches, and whose warehouse still has the table, leaves the seed and
-its tests out of the build. Any edit of those files, a failed test, a dropped table or another
-dbt loads it and tests it again. The fingerprint reads the files, not the manifest Dagster
-loaded: a long-lived `dagster dev` keeps its manifest while an analyst edits a seed.
+dbt's version, and the table's row count and hash sum, written when the seed loaded and every
+one of its tests passed in a build. A night whose files and table match leaves the seed and its
+tests out of the build. Any edit of those files, a failed test, a table dropped or loaded by
+hand, or another dbt loads it and tests it again. The fingerprint reads the files, not the
+manifest Dagster loaded: a long-lived `dagster dev` keeps its manifest while an analyst edits a
+seed.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from typing import Any
 
 import duckdb
 
+SEED_LOADS_COLUMNS = ["seed", "fingerprint", "table_rows", "table_hash", "loaded_at"]
 SEED_LOADS_DDL = (
     "create schema if not exists audit; "
-    "create table if not exists audit.seed_loads ("
-    "seed varchar primary key, fingerprint varchar not null, loaded_at timestamp not null)"
+    "create table if not exists audit.seed_loads (seed varchar primary key, "
+    "fingerprint varchar not null, table_rows bigint not null, table_hash varchar not null, "
+    "loaded_at timestamp not null)"
 )
 # a test's outcome that leaves its seed as it was loaded
 PASSED = ("pass", "success")
@@ -47,6 +50,26 @@ def _tests_of(nodes: Mapping[str, Any]) -> dict[str, list[str]]:
             for parent in node.get("depends_on", {}).get("nodes", []):
                 tests.setdefault(parent, []).append(uid)
     return tests
+
+
+def _table_contents(con: duckdb.DuckDBPyConnection, node: Mapping[str, Any]) -> tuple[int, str]:
+    """The seed table's row count and the sum of its rows' hashes: a table loaded by hand (a
+    `dbt seed` of an edited file since reverted) is not the one recorded."""
+    relation = f'"{node["schema"]}"."{node["alias"]}"'
+    rows, total = con.execute(
+        f"select count(*), sum(hash(*columns(*))::hugeint) from {relation}"
+    ).fetchall()[0]
+    return int(rows), str(int(total or 0) % 2**64)
+
+
+def _seed_loads_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [
+        name
+        for (name,) in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'audit' "
+            "and table_name = 'seed_loads' order by ordinal_position"
+        ).fetchall()
+    ]
 
 
 def seed_fingerprint(node: Mapping[str, Any], project_dir: Path) -> str:
@@ -71,16 +94,12 @@ def unchanged_seeds(
 ) -> dict[str, dt.datetime]:
     """The seeds (by name) whose files are those of their last load and test, and whose table
     the warehouse of `con` holds, with when they were loaded."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'audit' and table_name = 'seed_loads'"
-    ).fetchall()[0][0]
-    if not exists:
+    if _seed_loads_columns(con) != SEED_LOADS_COLUMNS:  # none recorded, or by another version
         return {}
     recorded = {
-        seed: (fingerprint, loaded_at)
-        for seed, fingerprint, loaded_at in con.execute(
-            "select seed, fingerprint, loaded_at from audit.seed_loads"
+        seed: (fingerprint, (rows, table_hash), loaded_at)
+        for seed, fingerprint, rows, table_hash, loaded_at in con.execute(
+            "select seed, fingerprint, table_rows, table_hash, loaded_at from audit.seed_loads"
         ).fetchall()
     }
     tables = {
@@ -98,11 +117,12 @@ def unchanged_seeds(
         own_tests = all(
             nodes[test]["depends_on"]["nodes"] == [uid] for test in tests_of.get(uid, [])
         )
-        fingerprint, loaded_at = recorded.get(uid, (None, None))
+        fingerprint, contents, loaded_at = recorded.get(uid, (None, None, None))
         if (
             own_tests
             and (node["schema"], node["alias"]) in tables
             and fingerprint == seed_fingerprint(node, project_dir)
+            and contents == _table_contents(con, node)
         ):
             unchanged[node["name"]] = loaded_at
     return unchanged
@@ -119,6 +139,8 @@ def record_seed_loads(
     otherwise. Returns the seeds recorded."""
     status = {result["unique_id"]: result.get("status") for result in results}
     tests_of = _tests_of(nodes)
+    if _seed_loads_columns(con) not in ([], SEED_LOADS_COLUMNS):
+        con.execute("drop table audit.seed_loads")  # another version's: recorded again
     con.execute(SEED_LOADS_DDL)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     recorded = []
@@ -129,8 +151,8 @@ def record_seed_loads(
         # loaded and every test of it run and passed; anything less is loaded again next time
         if status.get(uid) == "success" and all(status.get(t) in PASSED for t in tests):
             con.execute(
-                "insert or replace into audit.seed_loads values (?, ?, ?)",
-                [uid, seed_fingerprint(node, project_dir), now],
+                "insert or replace into audit.seed_loads values (?, ?, ?, ?, ?)",
+                [uid, seed_fingerprint(node, project_dir), *_table_contents(con, node), now],
             )
             recorded.append(node["name"])
         else:
