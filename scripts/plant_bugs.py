@@ -428,8 +428,8 @@ BUGS = (
     Bug(
         "the_nightly_build_loads_every_seed_again",
         "assets/dbt/definitions.py",
-        '    if unchanged:\n        args += ["--exclude"',
-        '    if False:\n        args += ["--exclude"',
+        "unchanged = unchanged_seeds(con, nodes, project_dir) if nodes else {}",
+        "unchanged = {}",
         ("tests/pipeline/test_nightly_dbt_tests.py",),
     ),
     Bug(
