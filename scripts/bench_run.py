@@ -843,6 +843,25 @@ def main() -> None:
             f"({cpu[largest]:.1f}s / {cpu[smallest]:.1f}s"
             f"{', medians' if args.repeat > 1 else ''})"
         )
+        # The seconds the history adds, whole and by stage: work every night does alike (a
+        # night's fixed cost) moves the ratio, not these (a fixed cost 2 s lower took the
+        # ratio from 1.30x to 1.37-1.41x, the history's seconds unchanged within the noise).
+        report["history_growth_seconds"] = medians[largest] - medians[smallest]
+        by_stage = {
+            stage: statistics.median(
+                r["stages"][stage] for r in results if r["history_days"] == largest - 1
+            )
+            - statistics.median(
+                r["stages"][stage] for r in results if r["history_days"] == smallest - 1
+            )
+            for stage in STAGES
+        }
+        report["history_growth_by_stage"] = by_stage
+        print(
+            f"day {largest} - day {smallest}: {report['history_growth_seconds']:+.2f}s"
+            f"{' (medians)' if args.repeat > 1 else ''}; by stage: "
+            + ", ".join(f"{stage} {g:+.2f}s" for stage, g in by_stage.items() if abs(g) >= 0.05)
+        )
         if args.repeat > 1:
             # A shared machine only ever adds time (a cold start, a neighbour's load): each
             # day's fastest run is its least disturbed. Neither ratio is steady on a noisy
