@@ -188,8 +188,11 @@ def growth_dbt_models(
     with warehouse.connect(read_only=True) as con:
         held_back = failed_gates(con, landed_data_only=True)
         fragmented = fragmented_tables(con)
-        # Spark's seed tables are not in this file: there every build loads them
-        nodes = _manifest_nodes() if settings.dbt_target == "duckdb" else {}
+        # A build of the whole project (the nightly job, a backfill) leaves out the seeds as
+        # they were; assets picked by hand are loaded as asked. Spark's seed tables are not
+        # in this file: there every build loads them.
+        whole = set(context.selected_asset_keys) >= set(growth_dbt_models.keys)
+        nodes = _manifest_nodes() if whole and settings.dbt_target == "duckdb" else {}
         unchanged = unchanged_seeds(con, nodes, project_dir) if nodes else {}
         # before dbt's events: Dagster takes a multi-asset's outputs in the graph's order
         seed_outputs = list(_unchanged_seed_outputs(context, con, nodes, unchanged))

@@ -5,6 +5,7 @@ reach dbt without making it parse the project again."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -15,7 +16,7 @@ from dagster_dbt import get_asset_key_for_model
 
 from assets.dbt.definitions import RUN_SCOPE_ENV, growth_dbt_models, started_with_scope
 from tests.dbt.conftest import run_dbt
-from tests.pipeline.e2e import END
+from tests.pipeline.e2e import END, START
 
 SCOPED_TEST = "unique_int_sessions_session_key"
 
@@ -88,35 +89,52 @@ def test_a_run_reaches_dbt_as_its_scope_and_dbt_parses_only_what_changed(simulat
 
 
 def test_a_nightly_run_leaves_out_the_seeds_last_loaded_and_tested(simulated_run):
-    """The backfill loaded and tested every seed; the nights after it, with the same seed
-    files, leave them and their tests out of dbt, and their assets say so."""
+    """The backfill loaded and tested every seed; the night after it, with the same seed
+    files, leaves them and their tests out of dbt, and their assets say so."""
     settings, _, _ = simulated_run
     manifest = json.loads((settings.dbt_run_target / "manifest.json").read_text())
-    seeds = {uid for uid, n in manifest["nodes"].items() if n["resource_type"] == "seed"}
-    seed_tests = {
-        uid
-        for uid, n in manifest["nodes"].items()
-        if n["resource_type"] == "test" and set(n["depends_on"]["nodes"]) & seeds
-    }
-    assert len(seeds) > 5 and seed_tests
-    last = json.loads((settings.dbt_run_target / "run_results.json").read_text())
-    ran = {r["unique_id"] for r in last["results"]}
-    assert "model.growth.int_sessions" in ran
-    assert not ran & (seeds | seed_tests)
-
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
+    seeds = {uid: n["name"] for uid, n in manifest["nodes"].items() if n["resource_type"] == "seed"}
+    assert len(seeds) > 5
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         recorded = {seed for (seed,) in con.execute("select seed from audit.seed_loads").fetchall()}
-    finally:
-        con.close()
-    assert recorded == seeds
+    assert recorded == set(seeds)
 
-    key = get_asset_key_for_model([growth_dbt_models], "channel_grouping_rules")
-    events = dg.DagsterInstance.get().fetch_materializations(key, limit=100).records
-    metadata = [e.asset_materialization.metadata for e in events]
-    assert any("reloaded" not in m for m in metadata)  # the backfill's load
-    latest = max(events, key=lambda e: e.timestamp).asset_materialization.metadata
-    assert latest["reloaded"].value is False
+    # the fixture's runs, the backfill and the first night (other tests run more, in any order)
+    instance = dg.DagsterInstance.get()
+
+    def first_run(start, end) -> str:
+        records = instance.get_run_records(
+            filters=dg.RunsFilter(
+                tags={
+                    "dagster/asset_partition_range_start": start.isoformat(),
+                    "dagster/asset_partition_range_end": end.isoformat(),
+                }
+            )
+        )
+        return min(records, key=lambda record: record.create_timestamp).dagster_run.run_id
+
+    def events(run_id: str, kind: dg.DagsterEventType) -> list:
+        return [entry.dagster_event for entry in instance.all_logs(run_id, of_type=kind)]
+
+    seed_keys = {get_asset_key_for_model([growth_dbt_models], name) for name in seeds.values()}
+    sessions = get_asset_key_for_model([growth_dbt_models], "int_sessions")
+    for run_id, seeds_built in (
+        (first_run(START, END - dt.timedelta(days=1)), True),
+        (first_run(END, END), False),
+    ):
+        checked = {
+            e.asset_check_evaluation_data.asset_key
+            for e in events(run_id, dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+        }
+        materialized = {
+            e.asset_key: e.event_specific_data.materialization.metadata
+            for e in events(run_id, dg.DagsterEventType.ASSET_MATERIALIZATION)
+        }
+        assert sessions in materialized and seed_keys <= set(materialized)
+        assert bool(seed_keys & checked) is seeds_built
+        assert all(("reloaded" in materialized[key]) is not seeds_built for key in seed_keys)
+        if not seeds_built:
+            assert all(materialized[key]["reloaded"].value is False for key in seed_keys)
 
 
 def test_the_run_scope_is_in_the_dbt_process_environment_only(monkeypatch):
@@ -137,3 +155,42 @@ def test_the_run_scope_is_in_the_dbt_process_environment_only(monkeypatch):
     monkeypatch.delenv(RUN_SCOPE_ENV)
     started_with_scope(RecordingDbt(), scope, args=["build"])
     assert RUN_SCOPE_ENV not in os.environ
+
+
+def test_a_seed_materialized_by_hand_is_loaded_and_tested(simulated_run):
+    """Assets picked in the UI are built as asked: a seed among them is loaded and tested,
+    however unchanged, and its record renewed."""
+    from orchestration.lib.resources import build_resources
+
+    settings, _, _ = simulated_run
+    seed = "seed.growth.koc_tiers"
+
+    def loaded_at():
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            return con.execute(
+                "select loaded_at from audit.seed_loads where seed = ?", [seed]
+            ).fetchall()
+
+    (before,) = loaded_at()
+    key = get_asset_key_for_model([growth_dbt_models], "koc_tiers")
+    result = dg.materialize(
+        [growth_dbt_models],
+        selection=[key],
+        partition_key=END.isoformat(),
+        resources=build_resources(),
+    )
+    assert result.success
+    (materialization,) = result.asset_materializations_for_node("growth_dbt_models")
+    assert materialization.asset_key == key and "reloaded" not in materialization.metadata
+    last = json.loads((settings.dbt_run_target / "run_results.json").read_text())
+    statuses = {
+        r["unique_id"]: r["status"]
+        for r in last["results"]
+        if not r["unique_id"].startswith("operation.")  # the on-run-start hooks
+    }
+    assert statuses.pop(seed) == "success"
+    assert statuses and all(
+        uid.startswith("test.") and status == "pass" for uid, status in statuses.items()
+    )
+    (after,) = loaded_at()
+    assert after > before
