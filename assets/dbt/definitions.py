@@ -181,11 +181,11 @@ def started_with_scope(dbt: DbtCliResource, scope: Mapping[str, Any], **kwargs: 
 def growth_dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator[Any]:
-    # every held-back date, not only this run's: a later folder must not bring a held-back
-    # date back into the marts through its late records
     settings = load_settings()
     project_dir = Path(growth_dbt_project.project_dir)
     with warehouse.connect(read_only=True) as con:
+        # every held-back date, not only this run's: a later folder must not bring a
+        # held-back date back into the marts through its late records
         held_back = failed_gates(con, landed_data_only=True)
         fragmented = fragmented_tables(con)
         # A build of the whole project (the nightly job, a backfill) leaves out the seeds as
@@ -238,13 +238,14 @@ def growth_dbt_models(
     else:
         yield from with_marts_row_counts(list(invocation.stream()), settings)
     if settings.dbt_target == "duckdb":
-        with warehouse.connect() as con:
-            record_seed_loads(
-                con,
-                invocation.get_artifact("manifest.json")["nodes"],
-                invocation.get_artifact("run_results.json").get("results", []),
-                project_dir,
-            )
+        try:
+            built = invocation.get_artifact("manifest.json")["nodes"]
+            results = invocation.get_artifact("run_results.json").get("results", [])
+        except (OSError, ValueError, KeyError):
+            built = None  # dbt stopped before writing them: its failure is the one to see
+        if built is not None:
+            with warehouse.connect() as con:
+                record_seed_loads(con, built, results, project_dir)
     if not invocation.is_successful():
         failed = _failed_nodes(invocation)
         raise dg.Failure(
