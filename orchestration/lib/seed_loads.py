@@ -3,7 +3,7 @@
 A seed is configuration an analyst edits (channel grouping rules, KOC tiers, thresholds): most
 nights it is the same file as the night before, and `dbt build` would load it again and run its
 tests again, which cannot fail on the same rows. On a small day that was 11 loads and 45 tests,
-about 2.5 s of the build's node time, and it held the first models back: dbt runs a level of
+1.8-2.6 s of the build's node time, and it held the first models back: dbt runs a level of
 the graph before the next, so the sessions (the longest model of a large day) waited for every
 seed test to start.
 
@@ -93,7 +93,7 @@ def unchanged_seeds(
     con: duckdb.DuckDBPyConnection, nodes: Mapping[str, Any], project_dir: Path
 ) -> dict[str, dt.datetime]:
     """The seeds (by name) whose files are those of their last load and test, and whose table
-    the warehouse of `con` holds, with when they were loaded."""
+    the warehouse of `con` holds as it was then, with when they were loaded."""
     if _seed_loads_columns(con) != SEED_LOADS_COLUMNS:  # none recorded, or by another version
         return {}
     recorded = {
