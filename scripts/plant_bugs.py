@@ -42,6 +42,13 @@ class Bug:
 
 BUGS = (
     Bug(
+        "a_row_count_judged_without_its_strict_bounds",
+        "orchestration/lib/gx_checks.py",
+        'ROW_COUNT_BOUNDS = ("min_value", "max_value", "strict_min", "strict_max")',
+        'ROW_COUNT_BOUNDS = ("min_value", "max_value")',
+        ("tests/test_gx_checks.py",),
+    ),
+    Bug(
         "rows_read_counted_by_the_reader",
         "assets/ingest/loader/load.py",
         "result.rows_read = scan.records if scan is not None else accepted + len(rejected)",

@@ -9,6 +9,8 @@ import pytest
 
 from orchestration.lib.gx_checks import (
     evaluate_suite,
+    gx_row_count,
+    gx_validate,
     load_suite_document,
     placement_of,
     run_volume_expectation,
@@ -21,6 +23,24 @@ def frame_relation(frame: pd.DataFrame) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.register("frame", frame)
     return con
+
+
+@pytest.mark.parametrize(
+    ("expectation", "kwargs"),
+    [
+        ("expect_table_row_count_to_be_between", {"min_value": 1}),
+        ("expect_table_row_count_to_be_between", {"min_value": 2, "max_value": 4}),
+        ("expect_table_row_count_to_be_between", {"max_value": 3, "strict_max": True}),
+        ("expect_table_row_count_to_be_between", {"min_value": 3, "strict_min": True}),
+        ("expect_table_row_count_to_equal", {"value": 3}),
+    ],
+)
+def test_a_row_count_judged_on_its_count_agrees_with_gx_on_the_rows(expectation, kwargs):
+    for rows in range(6):
+        on_rows = gx_validate(expectation, kwargs, pd.DataFrame(index=pd.RangeIndex(rows)))
+        on_count = gx_row_count(expectation, kwargs, rows)
+        assert on_count.success == on_rows.success, (rows, on_count.result)
+        assert on_count.result["observed_value"] == rows
 
 
 def test_suite_columns_are_only_those_the_suite_names():
