@@ -42,6 +42,13 @@ class Bug:
 
 BUGS = (
     Bug(
+        "a_night_of_means_warms_up_statsforecast",
+        "assets/supply/definitions.py",
+        "warm_up_seconds = warm_up() if modelled else 0.0",
+        "warm_up_seconds = warm_up()",
+        ("tests/supply/test_demand_forecast_asset.py",),
+    ),
+    Bug(
         "a_row_count_judged_without_its_strict_bounds",
         "orchestration/lib/gx_checks.py",
         'ROW_COUNT_BOUNDS = ("min_value", "max_value", "strict_min", "strict_max")',

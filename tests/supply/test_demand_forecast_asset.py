@@ -12,7 +12,14 @@ import duckdb
 import numpy as np
 
 from assets.supply.definitions import demand_forecast, read_form_choices
-from assets.supply.forecast import ETS, build_series, forecast_all, reselect_days, reselects_on
+from assets.supply.forecast import (
+    ETS,
+    MEAN,
+    build_series,
+    forecast_all,
+    reselect_days,
+    reselects_on,
+)
 from orchestration.lib.resources import build_resources
 from orchestration.simulator.demand import synthetic_demand
 
@@ -52,6 +59,7 @@ def test_the_next_night_refits_the_forms_a_night_chose(growth_home):
 
     first = _night(before)
     assert first["ets_forms_chosen"] == len(ets)
+    assert first["warm_up_seconds"] > 0  # statsforecast is warmed up for its fits
     with duckdb.connect(str(growth_home.warehouse), read_only=True) as con:
         chosen, _ = read_form_choices(con, END, END)
     assert set(chosen) == {s.sku_id for s in ets}
@@ -86,3 +94,15 @@ def test_the_next_night_refits_the_forms_a_night_chose(growth_home):
     again = _night(before)
     assert again["ets_forms_chosen"] == 0
     assert _forecast_rows(growth_home.warehouse, before) == first_rows
+
+
+def test_a_night_of_short_histories_forecasts_the_means_without_statsforecast(growth_home):
+    # four weeks of history: shorter than a model needs, every SKU takes the mean
+    demand = synthetic_demand(6, 28, END, scale="small", seed=3)
+    with duckdb.connect(str(growth_home.warehouse)) as con:
+        con.execute("create schema marts")
+        con.execute("create table marts.fct_order_items as select * from demand")
+    assert {s.model for s in build_series(demand, END)} == {MEAN}
+    night = _night(END)
+    assert night["warm_up_seconds"] == 0 and night["ets_forms_chosen"] == 0
+    assert len(_forecast_rows(growth_home.warehouse, END)) == len(build_series(demand, END))
