@@ -352,6 +352,25 @@ def _run_steps(
     return run.run_id, steps, run_seconds
 
 
+def _growth_by_key(
+    results: list[dict[str, Any]],
+    seconds_of: Any,
+    smallest: int,
+    largest: int,
+) -> dict[str, float]:
+    """Each key's median seconds on day `largest` less those on day `smallest` (0 where a run
+    has no such key), the largest growth first."""
+    keys = {key for r in results for key in seconds_of(r)}
+
+    def median(days: int, key: str) -> float:
+        return statistics.median(
+            seconds_of(r).get(key, 0.0) for r in results if r["history_days"] == days - 1
+        )
+
+    growth = {key: median(largest, key) - median(smallest, key) for key in keys}
+    return dict(sorted(growth.items(), key=lambda kv: kv[1], reverse=True))
+
+
 def _dbt_nodes(run_id: str) -> tuple[list[dict[str, Any]], float | None]:
     """Each node's seconds from the run's dbt run_results.json, slowest first, and dbt's own
     elapsed seconds. The dbt asset keeps its last invocation's artifacts in the home's dbt
@@ -862,6 +881,17 @@ def main() -> None:
             f"{' (medians)' if args.repeat > 1 else ''}; by stage: "
             + ", ".join(f"{stage} {g:+.2f}s" for stage, g in by_stage.items() if abs(g) >= 0.05)
         )
+        # ... and by step and by dbt node, the most first: where the next change is to look
+        for label, seconds_of in (
+            ("step", lambda r: r["steps"]),
+            ("dbt node", lambda r: {n["unique_id"]: n["seconds"] for n in r["dbt_nodes"]}),
+        ):
+            growth = _growth_by_key(results, seconds_of, smallest, largest)
+            report[f"history_growth_by_{label.replace(' ', '_')}"] = growth
+            print(
+                f"day {largest} - day {smallest} by {label}: "
+                + ", ".join(f"{key} {g:+.2f}s" for key, g in list(growth.items())[: args.top])
+            )
         if args.repeat > 1:
             # A shared machine only ever adds time (a cold start, a neighbour's load): each
             # day's fastest run is its least disturbed. Neither ratio is steady on a noisy
