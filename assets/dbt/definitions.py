@@ -45,6 +45,25 @@ RUN_SCOPE_ENV = "GROWTH_DBT_RUN_SCOPE"
 # day; over a view they re-read every day ever landed, so the nightly build leaves them to full
 # builds by hand and CI (dbt_project.yml disables them for a `--vars` run the same way).
 NIGHTLY_EXCLUDE = "resource_type:test,path:models/staging"
+# A build of more dates than this runs its models one at a time on DuckDB: two models at once
+# share the one memory limit (GROWTH_DUCKDB_MEMORY_LIMIT), and a year's backfill (27.6M hits
+# into 9.4M sessions) ran out of it in int_sessions while the other thread built the order
+# marts; alone, it took 1.3 GB of the process. A night's few dates keep both threads.
+ONE_MODEL_AT_A_TIME_ABOVE_DATES = 31
+
+
+def build_args(unchanged_seeds: Iterable[str], dates: int, target: str) -> list[str]:
+    """The arguments of the run's `dbt build`. Unit tests pin down the models' code on
+    hand-made rows: CI runs them (make test), a run the data tests (an incremental model's unit
+    test needs the model to exist already, which a first build has not). The seeds
+    as they were last loaded and tested are left out; a build of many dates on DuckDB runs one
+    model at a time (ONE_MODEL_AT_A_TIME_ABOVE_DATES)."""
+    args = ["build", "--exclude-resource-type", "unit_test"]
+    if unchanged_seeds:
+        args += ["--exclude", " ".join(sorted(unchanged_seeds))]
+    if target == "duckdb" and dates > ONE_MODEL_AT_A_TIME_ABOVE_DATES:
+        args += ["--threads", "1"]
+    return args
 
 
 def run_scope(context: dg.AssetExecutionContext, held_back: list[str]) -> dict[str, Any]:
@@ -211,9 +230,6 @@ def growth_dbt_models(
         )
     for date, gates in held_back.items():
         context.log.warning(f"{date} is held back (it failed {', '.join(gates)})")
-    # unit tests pin down the models' code on hand-made rows: CI runs them (make test), the
-    # nightly build runs the data tests (and an incremental model's unit test needs the model
-    # to exist already, which a first build has not)
     # On DuckDB each table's row count comes from its model's post-hook, so its events pass on
     # while dbt goes on; on Spark they are held until dbt exits, when the marts can be counted.
     counts = settings.dbt_run_target / "row_counts" if settings.dbt_target == "duckdb" else None
@@ -221,9 +237,12 @@ def growth_dbt_models(
         shutil.rmtree(counts, ignore_errors=True)  # a count left by an earlier run is no count
         counts.mkdir(parents=True)
         scope["row_counts_dir"] = str(counts)
-    args = ["build", "--exclude-resource-type", "unit_test"]
-    if unchanged:
-        args += ["--exclude", " ".join(sorted(unchanged))]
+    dates = partition_dates(context)
+    args = build_args(unchanged, len(dates), settings.dbt_target)
+    if "--threads" in args:
+        context.log.info(
+            f"{len(dates)} dates: dbt builds one model at a time, each with the whole memory limit"
+        )
     invocation = started_with_scope(
         dbt,
         scope,
@@ -255,7 +274,7 @@ def growth_dbt_models(
     if settings.dbt_target == "duckdb":
         # a build of many dates leaves the tables built by date in no order (clustering.py)
         with warehouse.connect() as con:
-            if layout_due(con, len(partition_dates(context))):
+            if layout_due(con, len(dates)):
                 for line in describe(cluster(con, clustered_tables(_manifest_nodes()))):
                     context.log.info(f"sorted by date: {line}")
                 record_layout_check(con)
