@@ -55,9 +55,9 @@ ONE_MODEL_AT_A_TIME_ABOVE_DATES = 31
 def build_args(unchanged_seeds: Iterable[str], dates: int, target: str) -> list[str]:
     """The arguments of the run's `dbt build`. Unit tests pin down the models' code on
     hand-made rows: CI runs them (make test), a run the data tests (an incremental model's unit
-    test needs the model to exist already, which a first build has not). The seeds
-    as they were last loaded and tested are left out; a build of many dates on DuckDB runs one
-    model at a time (ONE_MODEL_AT_A_TIME_ABOVE_DATES)."""
+    test needs the model to exist already, which a first build has not). The seeds as they
+    were last loaded and tested are left out; a build of many dates on DuckDB runs one model at
+    a time (ONE_MODEL_AT_A_TIME_ABOVE_DATES)."""
     args = ["build", "--exclude-resource-type", "unit_test"]
     if unchanged_seeds:
         args += ["--exclude", " ".join(sorted(unchanged_seeds))]
