@@ -416,6 +416,7 @@ def _dbt_phases(step_window: tuple[float, float] | None) -> dict[str, Any] | Non
     invocation = json.loads(results.read_text())["metadata"]["invocation_id"]
     marks: dict[str, float] = {}
     refused = None
+    threads = None
     lines = (
         line
         for log in logs
@@ -432,6 +433,8 @@ def _dbt_phases(step_window: tuple[float, float] | None) -> dict[str, Any] | Non
         at = dt.datetime.fromisoformat(info["ts"].replace("Z", "+00:00")).timestamp()
         marks.setdefault(info["name"], at)
         marks["last"] = at
+        if info["name"] == "ConcurrencyLine":
+            threads = json.loads(line)["data"].get("num_threads")
         if info["name"] == "UnableToPartialParse" and refused is None:
             refused = json.loads(line)["data"].get("reason")
     if "MainReportVersion" not in marks or "FoundStats" not in marks:
@@ -443,7 +446,30 @@ def _dbt_phases(step_window: tuple[float, float] | None) -> dict[str, Any] | Non
         "partial_parse_refused": refused,
         "build": marks["last"] - marks["FoundStats"],
         "after_dbt": end - marks["last"],
+        "threads": threads,
     }
+
+
+def _dbt_timeline(phases: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The dbt build's longest chain of nodes and its threads' floor (dbt_timeline.py), from
+    the invocation's artifacts in the home's dbt target folder."""
+    from orchestration.lib.dbt_timeline import build_timeline
+    from orchestration.settings import load_settings
+
+    target = load_settings().dbt_run_target
+    try:
+        results = json.loads((target / "run_results.json").read_text())
+        manifest = json.loads((target / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    threads = (phases or {}).get("threads")
+    return build_timeline(results, manifest, threads).as_json()
+
+
+def _short_node(unique_id: str) -> str:
+    """A node's name, and a test's without its hash: `test.growth.unique_x.4db1` -> unique_x."""
+    parts = unique_id.split(".")
+    return parts[2] if parts[0] == "test" else parts[-1]
 
 
 def _bare_read(landing: Path, day: dt.date, scratch: Path) -> dict[str, Any]:
@@ -596,6 +622,7 @@ def measure_day(
         "within_run": run_seconds - sum(steps.values()) if run_seconds else None,
     }
     nodes, dbt_elapsed = _dbt_nodes(run_id)
+    phases = _dbt_phases(windows.get(DBT_STEP))
     result: dict[str, Any] = {
         "scale": scale,
         "date": day.isoformat(),
@@ -609,7 +636,8 @@ def measure_day(
         "dagster_overhead_seconds": overhead,
         "steps": dict(sorted(steps.items(), key=lambda kv: kv[1], reverse=True)),
         "dbt_elapsed_seconds": dbt_elapsed,
-        "dbt_phases": _dbt_phases(windows.get(DBT_STEP)),
+        "dbt_phases": phases,
+        "dbt_timeline": _dbt_timeline(phases),
         "dbt_nodes": nodes,
         "peak_mb": max(run["peak_self_mb"], run["peak_children_mb"]),
         "peak_run_process_mb": run["peak_self_mb"],
@@ -674,6 +702,24 @@ def print_day(result: dict[str, Any], top: int) -> None:
                 f"{phases['parse']:.2f}s ({parse}{f': {why}' if why else ''}), build "
                 f"{phases['build']:.2f}s, {phases['after_dbt']:.2f}s after dbt exits "
                 "(Dagster storing the events still queued; on Spark, counting the marts)"
+            )
+        timeline = result.get("dbt_timeline")
+        if timeline and timeline["critical_path"]:
+            floor = timeline["threads_floor_seconds"]
+            spread = (
+                f"; on {timeline['threads']} threads no schedule takes less than {floor:.2f}s"
+                if floor is not None
+                else ""
+            )
+            print(
+                f"dbt build: its nodes' {timeline['node_seconds']:.2f}s{spread}; its longest "
+                f"chain {timeline['critical_seconds']:.2f}s, the nodes of more than a tenth of "
+                "a second on it: "
+                + " -> ".join(
+                    f"{_short_node(n['unique_id'])} {n['seconds']:.2f}"
+                    for n in timeline["critical_path"]
+                    if n["seconds"] > 0.1
+                )
             )
         for node in nodes[:top]:
             print(f"  {node['seconds']:>7.2f}  {node['status']:7} {node['unique_id']}")
