@@ -371,17 +371,21 @@ def _growth_by_key(
     return dict(sorted(growth.items(), key=lambda kv: kv[1], reverse=True))
 
 
-def _dbt_nodes(run_id: str) -> tuple[list[dict[str, Any]], float | None]:
-    """Each node's seconds from the run's dbt run_results.json, slowest first, and dbt's own
-    elapsed seconds. The dbt asset keeps its last invocation's artifacts in the home's dbt
-    target folder (Settings.dbt_run_target): this run's, as nothing runs dbt in between."""
+def _dbt_artifact(name: str) -> dict[str, Any] | None:
+    """One of the run's dbt artifacts (run_results.json, manifest.json), or None. The dbt asset
+    keeps its last invocation's artifacts in the home's dbt target folder
+    (Settings.dbt_run_target): this run's, as nothing runs dbt in between."""
     from orchestration.settings import load_settings
 
-    path = load_settings().dbt_run_target / "run_results.json"
-    if not path.exists():
-        _say(f"warning: no run_results.json of run {run_id[:8]} at {path}")
-        return [], None
-    results = json.loads(path.read_text())
+    try:
+        return json.loads((load_settings().dbt_run_target / name).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _dbt_nodes(results: dict[str, Any]) -> tuple[list[dict[str, Any]], float | None]:
+    """Each node's seconds from the run's dbt run_results.json, slowest first, and dbt's own
+    elapsed seconds."""
     nodes = [
         {
             "unique_id": r["unique_id"],
@@ -395,7 +399,9 @@ def _dbt_nodes(run_id: str) -> tuple[list[dict[str, Any]], float | None]:
     return nodes, results.get("elapsed_time")
 
 
-def _dbt_phases(step_window: tuple[float, float] | None) -> dict[str, Any] | None:
+def _dbt_phases(
+    step_window: tuple[float, float] | None, results: dict[str, Any] | None
+) -> dict[str, Any] | None:
     """Where the dbt step's seconds go, from the timestamps of its invocation's lines in the
     home's dbt.log: before dbt reports its version (dagster-dbt's preparation, the process
     start, dbt's imports), parsing (whole or partial, and why a partial parse was refused),
@@ -404,16 +410,15 @@ def _dbt_phases(step_window: tuple[float, float] | None) -> dict[str, Any] | Non
     from orchestration.settings import load_settings
 
     target = load_settings().dbt_run_target
-    results = target / "run_results.json"
     # dbt rotates its log at 10 MB (a backfill's fills one): dbt.log.1 is older than dbt.log
     logs = sorted(
         target.glob("dbt.log.*"),
         key=lambda p: int(p.suffix[1:]) if p.suffix[1:].isdigit() else 0,
         reverse=True,
     ) + [target / "dbt.log"]
-    if step_window is None or not results.exists():
+    if step_window is None or results is None:
         return None
-    invocation = json.loads(results.read_text())["metadata"]["invocation_id"]
+    invocation = results["metadata"]["invocation_id"]
     marks: dict[str, float] = {}
     refused = None
     threads = None
@@ -450,17 +455,15 @@ def _dbt_phases(step_window: tuple[float, float] | None) -> dict[str, Any] | Non
     }
 
 
-def _dbt_timeline(phases: dict[str, Any] | None) -> dict[str, Any] | None:
+def _dbt_timeline(
+    results: dict[str, Any] | None, phases: dict[str, Any] | None
+) -> dict[str, Any] | None:
     """The dbt build's longest chain of nodes and its threads' floor (dbt_timeline.py), from
-    the invocation's artifacts in the home's dbt target folder."""
+    the invocation's run_results.json and manifest.json."""
     from orchestration.lib.dbt_timeline import build_timeline
-    from orchestration.settings import load_settings
 
-    target = load_settings().dbt_run_target
-    try:
-        results = json.loads((target / "run_results.json").read_text())
-        manifest = json.loads((target / "manifest.json").read_text())
-    except (OSError, ValueError):
+    manifest = _dbt_artifact("manifest.json")
+    if results is None or manifest is None:
         return None
     threads = (phases or {}).get("threads")
     return build_timeline(results, manifest, threads).as_json()
@@ -621,8 +624,11 @@ def measure_day(
         "before_run_start": run["wall_seconds"] - run_seconds if run_seconds else None,
         "within_run": run_seconds - sum(steps.values()) if run_seconds else None,
     }
-    nodes, dbt_elapsed = _dbt_nodes(run_id)
-    phases = _dbt_phases(windows.get(DBT_STEP))
+    dbt_results = _dbt_artifact("run_results.json")
+    if dbt_results is None:
+        _say(f"warning: no dbt run_results.json of run {run_id[:8]}")
+    nodes, dbt_elapsed = _dbt_nodes(dbt_results) if dbt_results else ([], None)
+    phases = _dbt_phases(windows.get(DBT_STEP), dbt_results)
     result: dict[str, Any] = {
         "scale": scale,
         "date": day.isoformat(),
@@ -637,7 +643,7 @@ def measure_day(
         "steps": dict(sorted(steps.items(), key=lambda kv: kv[1], reverse=True)),
         "dbt_elapsed_seconds": dbt_elapsed,
         "dbt_phases": phases,
-        "dbt_timeline": _dbt_timeline(phases),
+        "dbt_timeline": _dbt_timeline(dbt_results, phases),
         "dbt_nodes": nodes,
         "peak_mb": max(run["peak_self_mb"], run["peak_children_mb"]),
         "peak_run_process_mb": run["peak_self_mb"],
